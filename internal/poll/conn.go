@@ -1,0 +1,126 @@
+//go:build linux
+
+package poll
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxIov is the kernel's IOV_MAX; longer vectors are written in parts.
+const maxIov = 1024
+
+// Conn is a registered connection. Its write side is safe for concurrent
+// use; reads happen only on the loop.
+type Conn struct {
+	fd            int
+	gen           uint32
+	loop          *loop
+	h             Handler
+	local, remote net.Addr
+
+	wmu        sync.Mutex // guards fd use by writers and the close
+	closed     bool
+	wantWrite  atomic.Bool // a write hit EAGAIN: report the next EPOLLOUT
+	readClosed atomic.Bool // stop delivering reads (closing handshake)
+}
+
+// LocalAddr and RemoteAddr are the addresses of the original net.Conn.
+func (c *Conn) LocalAddr() net.Addr  { return c.local }
+func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+var iovPool = sync.Pool{New: func() any { s := make([]unix.Iovec, 0, 64); return &s }}
+
+// Writev writes as much of bufs as the socket takes without blocking and
+// returns the byte count. When the socket is full it returns ErrWouldBlock
+// (with the partial count) and the Handler's OnWritable fires once it
+// drains.
+func (c *Conn) Writev(bufs [][]byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return 0, ErrClosed
+	}
+	total := 0
+	for len(bufs) > 0 {
+		part := bufs[:min(len(bufs), maxIov)]
+		want := 0
+		ivp := iovPool.Get().(*[]unix.Iovec)
+		iov := (*ivp)[:0]
+		for _, b := range part {
+			if len(b) == 0 {
+				continue
+			}
+			v := unix.Iovec{Base: &b[0]}
+			v.SetLen(len(b))
+			iov = append(iov, v)
+			want += len(b)
+		}
+		n, err := c.writev(iov)
+		*ivp = iov[:0]
+		iovPool.Put(ivp)
+		total += n
+		if err != nil {
+			if err == unix.EAGAIN {
+				c.wantWrite.Store(true)
+				return total, ErrWouldBlock
+			}
+			return total, err
+		}
+		if n < want {
+			// A short write means the socket buffer is full; the caller
+			// keeps the rest and waits for OnWritable.
+			c.wantWrite.Store(true)
+			return total, ErrWouldBlock
+		}
+		bufs = bufs[len(part):]
+	}
+	return total, nil
+}
+
+func (c *Conn) writev(iov []unix.Iovec) (int, error) {
+	if len(iov) == 0 {
+		return 0, nil
+	}
+	for {
+		r, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(c.fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(r), nil
+	}
+}
+
+// CloseWrite sends FIN after what is queued in the kernel, keeping the read
+// side open so the peer's close can still be read (a close that discards
+// unread input would reset the connection and could lose our last frame).
+func (c *Conn) CloseWrite() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	return unix.Shutdown(c.fd, unix.SHUT_WR)
+}
+
+// StopReading makes the loop discard further input (used while a closing
+// handshake waits for the peer).
+func (c *Conn) StopReading() { c.readClosed.Store(true) }
+
+// Close shuts the socket down; the loop then closes the descriptor and
+// calls OnClose. Safe to call more than once and from any goroutine.
+func (c *Conn) Close() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return nil
+	}
+	return unix.Shutdown(c.fd, unix.SHUT_RDWR)
+}

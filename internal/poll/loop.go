@@ -1,0 +1,162 @@
+//go:build linux
+
+package poll
+
+import (
+	"errors"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// readBufSize is the one read buffer each loop shares among its connections.
+const readBufSize = 64 << 10
+
+type loop struct {
+	epfd   int
+	wakefd int // eventfd used to stop the loop
+	mu     sync.Mutex
+	conns  map[int]*Conn
+	gen    uint32
+	buf    []byte
+}
+
+func newLoop() (*loop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	wfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, err
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wfd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wfd, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(wfd)
+		return nil, err
+	}
+	return &loop{epfd: epfd, wakefd: wfd, conns: make(map[int]*Conn), buf: make([]byte, readBufSize)}, nil
+}
+
+func (l *loop) add(c *Conn) error {
+	l.mu.Lock()
+	l.gen++
+	c.gen = l.gen
+	c.loop = l
+	l.conns[c.fd] = c
+	l.mu.Unlock()
+	// Pad carries a generation so an event for a descriptor that was
+	// closed and reused within one epoll batch is recognised as stale.
+	ev := unix.EpollEvent{
+		Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET,
+		Fd:     int32(c.fd),
+		Pad:    int32(c.gen),
+	}
+	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
+		l.mu.Lock()
+		delete(l.conns, c.fd)
+		l.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (l *loop) stop() {
+	var one = [8]byte{1}
+	unix.Write(l.wakefd, one[:])
+}
+
+func (l *loop) run() {
+	events := make([]unix.EpollEvent, 256)
+	for {
+		n, err := unix.EpollWait(l.epfd, events, -1)
+		if err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			break
+		}
+		stopping := false
+		for i := range n {
+			ev := &events[i]
+			fd := int(ev.Fd)
+			if fd == l.wakefd {
+				stopping = true
+				continue
+			}
+			l.mu.Lock()
+			c := l.conns[fd]
+			l.mu.Unlock()
+			if c == nil || c.gen != uint32(ev.Pad) {
+				continue
+			}
+			l.handle(c, ev.Events)
+		}
+		if stopping {
+			break
+		}
+	}
+	l.mu.Lock()
+	conns := make([]*Conn, 0, len(l.conns))
+	for _, c := range l.conns {
+		conns = append(conns, c)
+	}
+	l.mu.Unlock()
+	for _, c := range conns {
+		l.finish(c, ErrClosed)
+	}
+	unix.Close(l.epfd)
+	unix.Close(l.wakefd)
+}
+
+func (l *loop) handle(c *Conn, ev uint32) {
+	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		// Edge-triggered: read until the socket is empty.
+		for {
+			n, err := unix.Read(c.fd, l.buf)
+			if n > 0 {
+				if !c.readClosed.Load() {
+					c.h.OnRead(l.buf[:n])
+				}
+				continue
+			}
+			if err == unix.EINTR {
+				continue
+			}
+			if err == unix.EAGAIN {
+				break
+			}
+			// n == 0 is end of stream; anything else is a socket error.
+			var cause error
+			if err != nil {
+				cause = err
+			}
+			l.finish(c, cause)
+			return
+		}
+	}
+	if ev&unix.EPOLLOUT != 0 && c.wantWrite.Swap(false) {
+		c.h.OnWritable()
+	}
+}
+
+// finish closes c's descriptor; only the loop goroutine calls it.
+func (l *loop) finish(c *Conn, cause error) {
+	c.wmu.Lock()
+	if c.closed {
+		c.wmu.Unlock()
+		return
+	}
+	c.closed = true
+	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
+	unix.Close(c.fd)
+	c.wmu.Unlock()
+	l.mu.Lock()
+	if l.conns[c.fd] == c {
+		delete(l.conns, c.fd)
+	}
+	l.mu.Unlock()
+	c.h.OnClose(cause)
+}
