@@ -1,0 +1,191 @@
+// Package outq is a connection's bounded outbound queue. Publishers append
+// already-encoded frames; one flush takes everything queued and writes it
+// in a single vectored write, which is what coalesces frames under load.
+// When the queue is full the connection's slow-consumer policy decides.
+package outq
+
+import "errors"
+
+// Policy is what happens when a subscriber cannot keep up.
+type Policy uint8
+
+const (
+	// Disconnect ends the connection (the default: the client reconnects
+	// and resumes from its position, so nothing is silently lost).
+	Disconnect Policy = iota
+	// DropOldest discards the oldest droppable frames to make room.
+	DropOldest
+	// KeepLatest replaces a queued frame of the same topic with the new
+	// one (conflation), then falls back to DropOldest.
+	KeepLatest
+)
+
+// String names the policy as configuration spells it.
+func (p Policy) String() string {
+	switch p {
+	case DropOldest:
+		return "drop-oldest"
+	case KeepLatest:
+		return "keep-latest"
+	}
+	return "disconnect"
+}
+
+// ParsePolicy reads "disconnect", "drop-oldest" or "keep-latest".
+func ParsePolicy(s string) (Policy, error) {
+	switch s {
+	case "", "disconnect":
+		return Disconnect, nil
+	case "drop-oldest":
+		return DropOldest, nil
+	case "keep-latest":
+		return KeepLatest, nil
+	}
+	return Disconnect, errors.New("outq: unknown slow-consumer policy " + s)
+}
+
+// ErrOverflow reports that the queue is full and the policy is Disconnect
+// (or nothing droppable was left to make room).
+var ErrOverflow = errors.New("outq: outbound queue full")
+
+// Item is one frame. Own holds bytes for this connection only (for example
+// per-subscriber headers); Shared holds bytes shared by every subscriber of
+// a message and must never be modified. Key names the topic for KeepLatest;
+// Droppable marks publications, which a policy may discard (responses and
+// control frames are never dropped).
+type Item struct {
+	Own, Shared []byte
+	Key         string
+	Droppable   bool
+}
+
+// Size is the number of bytes the item puts on the wire.
+func (it *Item) Size() int { return len(it.Own) + len(it.Shared) }
+
+// Limits bound a queue.
+type Limits struct {
+	Messages int // frames waiting; <= 0 means 1024
+	Bytes    int // bytes waiting; <= 0 means 4 MiB
+	Policy   Policy
+}
+
+// Queue is not safe for concurrent use: the connection locks around it.
+// An empty queue holds no buffer.
+type Queue struct {
+	lim   Limits
+	items []Item // ring
+	head  int
+	n     int
+	bytes int
+}
+
+// New returns an empty queue.
+func New(lim Limits) Queue {
+	if lim.Messages <= 0 {
+		lim.Messages = 1024
+	}
+	if lim.Bytes <= 0 {
+		lim.Bytes = 4 << 20
+	}
+	return Queue{lim: lim}
+}
+
+// Len and Bytes report what is waiting.
+func (q *Queue) Len() int   { return q.n }
+func (q *Queue) Bytes() int { return q.bytes }
+
+// Push appends it, applying the policy when the queue is full; extra bytes
+// already handed to the socket but not yet written (inflight) count toward
+// the byte limit. It returns how many frames the policy dropped, and
+// ErrOverflow when the connection must be disconnected instead.
+func (q *Queue) Push(it Item, inflight int) (dropped int, err error) {
+	size := it.Size()
+	for q.n >= q.lim.Messages || (q.n > 0 && q.bytes+size+inflight > q.lim.Bytes) {
+		switch {
+		case !it.Droppable || q.lim.Policy == Disconnect:
+			if it.Droppable || q.n >= q.lim.Messages*2 {
+				return dropped, ErrOverflow
+			}
+			// A response or control frame may exceed the limit (by up to
+			// the limit again), so a burst of publications cannot make a
+			// request go unanswered.
+			goto push
+		case q.lim.Policy == KeepLatest && it.Key != "" && q.replace(it):
+			return dropped + 1, nil
+		case q.dropOldest():
+			dropped++
+		default:
+			return dropped, ErrOverflow
+		}
+	}
+push:
+	if q.n == len(q.items) {
+		q.grow()
+	}
+	q.items[(q.head+q.n)%len(q.items)] = it
+	q.n++
+	q.bytes += size
+	return dropped, nil
+}
+
+// replace swaps the newest queued item with the same key for it.
+func (q *Queue) replace(it Item) bool {
+	for i := q.n - 1; i >= 0; i-- {
+		p := &q.items[(q.head+i)%len(q.items)]
+		if p.Droppable && p.Key == it.Key {
+			q.bytes += it.Size() - p.Size()
+			*p = it
+			return true
+		}
+	}
+	return false
+}
+
+// dropOldest removes the oldest droppable item.
+func (q *Queue) dropOldest() bool {
+	for i := range q.n {
+		idx := (q.head + i) % len(q.items)
+		if !q.items[idx].Droppable {
+			continue
+		}
+		q.bytes -= q.items[idx].Size()
+		// Shift the items before it one place forward to close the hole.
+		for j := i; j > 0; j-- {
+			q.items[(q.head+j)%len(q.items)] = q.items[(q.head+j-1)%len(q.items)]
+		}
+		q.items[q.head] = Item{}
+		q.head = (q.head + 1) % len(q.items)
+		q.n--
+		return true
+	}
+	return false
+}
+
+func (q *Queue) grow() {
+	size := max(4, 2*len(q.items))
+	items := make([]Item, size)
+	for i := range q.n {
+		items[i] = q.items[(q.head+i)%len(q.items)]
+	}
+	q.items, q.head = items, 0
+}
+
+// Drain appends every queued frame's buffers to bufs, in order, empties the
+// queue and releases its buffer. The caller writes bufs and keeps them
+// alive until written.
+func (q *Queue) Drain(bufs [][]byte) [][]byte {
+	for i := range q.n {
+		it := &q.items[(q.head+i)%len(q.items)]
+		if len(it.Own) > 0 {
+			bufs = append(bufs, it.Own)
+		}
+		if len(it.Shared) > 0 {
+			bufs = append(bufs, it.Shared)
+		}
+	}
+	q.items, q.head, q.n, q.bytes = nil, 0, 0, 0
+	return bufs
+}
+
+// Reset discards everything.
+func (q *Queue) Reset() { q.items, q.head, q.n, q.bytes = nil, 0, 0, 0 }
