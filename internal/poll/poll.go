@@ -73,9 +73,10 @@ func New(n int) (*Poller, error) {
 
 // Add takes over c: its descriptor is duplicated into non-blocking mode and
 // registered, and c itself is closed. The caller must deliver any bytes it
-// already buffered from c (for example after an HTTP hijack) to h before
-// calling Add, since events may arrive as soon as Add returns.
-func (p *Poller) Add(c net.Conn, h Handler) (*Conn, error) {
+// already buffered from c (for example after an HTTP hijack) to h in
+// setup, which runs after the Conn exists and before it is registered, since
+// events may arrive as soon as it is. setup may be nil.
+func (p *Poller) Add(c net.Conn, h Handler, setup func(*Conn)) (*Conn, error) {
 	if p.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -85,6 +86,9 @@ func (p *Poller) Add(c net.Conn, h Handler) (*Conn, error) {
 	}
 	conn := &Conn{fd: fd, h: h, local: c.LocalAddr(), remote: c.RemoteAddr()}
 	c.Close() // the duplicate keeps the socket open
+	if setup != nil {
+		setup(conn)
+	}
 	l := p.loops[int(p.next.Add(1))%len(p.loops)]
 	if err := l.add(conn); err != nil {
 		unix.Close(fd)

@@ -54,7 +54,7 @@ func pair(t *testing.T, p *Poller, h Handler) (*Conn, net.Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := p.Add(sc, h)
+	c, err := p.Add(sc, h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestNotPollable(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	if _, err := p.Add(a, newRecorder()); !errors.Is(err, ErrNotPollable) {
+	if _, err := p.Add(a, newRecorder(), nil); !errors.Is(err, ErrNotPollable) {
 		t.Fatalf("Add(pipe) = %v, want ErrNotPollable", err)
 	}
 }

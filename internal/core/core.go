@@ -1,0 +1,343 @@
+// Package core is what every protocol adapter sits on: sessions with
+// bounded outbound queues, the flush and worker pools, the event loop, the
+// router, hooks and metrics. The public herald package wraps it.
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldhq/herald/internal/message"
+	"github.com/heraldhq/herald/internal/metrics"
+	"github.com/heraldhq/herald/internal/outq"
+	"github.com/heraldhq/herald/internal/poll"
+	"github.com/heraldhq/herald/internal/router"
+	"github.com/heraldhq/herald/internal/sched"
+)
+
+// Errors the core reports.
+var (
+	ErrClosed       = errors.New("herald: server closed")
+	ErrNoMethod     = errors.New("herald: method not found")
+	ErrForbidden    = errors.New("herald: forbidden")
+	ErrUnauthorized = errors.New("herald: unauthorized")
+)
+
+// Action is what a client wants to do with a topic.
+type Action uint8
+
+const (
+	ActionSubscribe Action = iota + 1
+	ActionPublish
+)
+
+func (a Action) String() string {
+	if a == ActionPublish {
+		return "publish"
+	}
+	return "subscribe"
+}
+
+// ConnectInfo is what a connect hook sees of a new connection.
+type ConnectInfo struct {
+	RemoteAddr string
+	Header     http.Header
+	Protocol   string
+	Transport  string
+	Login      string // STOMP login / MQTT username, when the protocol has one
+	Passcode   string
+}
+
+// Hooks connect the core to the application. Nil hooks allow everything
+// (Connect, Authorize) or answer "not found" (Call, Text).
+type Hooks struct {
+	Connect   func(ctx context.Context, info *ConnectInfo) (Identity, error)
+	Authorize func(ctx context.Context, s *Scope, a Action, topic string) error
+	// Call runs a request handler. Errors of type *RPCError reach the
+	// client as they are; ErrNoMethod means no handler is registered.
+	Call func(ctx context.Context, method string, params json.RawMessage) (any, error)
+	Text func(ctx context.Context, text string) (string, error)
+}
+
+// RPCError is an error with a code the client sees (JSON-RPC 2.0 codes).
+type RPCError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
+}
+
+func (e *RPCError) Error() string { return e.Message }
+
+// Config holds the core's settings; New fills zero fields with defaults.
+type Config struct {
+	Router         *router.Router
+	Metrics        *metrics.Registry
+	Logger         *slog.Logger
+	Hooks          Hooks
+	Workers        int           // application workers; default 4×GOMAXPROCS
+	MaxInFlight    int           // queued requests per connection; default 256
+	Queue          outq.Limits   // per-connection outbound queue
+	MaxMessage     int           // inbound message size; default 64 KiB
+	PingInterval   time.Duration // default 25s
+	IdleTimeout    time.Duration // no inbound bytes for this long ends a connection; default 60s
+	WriteTimeout   time.Duration // for blocking (TLS) transports; default 10s
+	CloseTimeout   time.Duration // closing handshake; default 3s
+	RequestTimeout time.Duration // per request handler call; default 30s
+	Compression    bool          // accept permessage-deflate offers
+	AllowedOrigins []string      // cross-origin patterns; empty = same origin only
+}
+
+// Core is shared by all sessions of one server.
+type Core struct {
+	cfg      Config
+	router   *router.Router
+	log      *slog.Logger
+	m        *coreMetrics
+	workers  *sched.Pool
+	flushers *sched.Pool
+	ctx      context.Context
+	stop     context.CancelFunc
+
+	pollMu sync.Mutex
+	poller *poll.Poller // created on first use; nil after Shutdown
+
+	adapters map[string]Adapter
+
+	mu       sync.Mutex
+	sessions map[*Session]struct{}
+	closing  bool
+	drained  chan struct{}
+	count    atomic.Int64
+	clock    atomic.Int64
+	sweepWG  sync.WaitGroup
+	streamWG sync.WaitGroup
+}
+
+// Adapter creates a protocol's per-session state.
+type Adapter interface {
+	// Protocols lists the WebSocket subprotocols it speaks ("" for a
+	// connection that offers none).
+	Protocols() []string
+	Open(s *Session) Protocol
+}
+
+// New starts a core.
+func New(cfg Config) *Core {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4 * runtime.GOMAXPROCS(0)
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 256
+	}
+	if cfg.MaxMessage <= 0 {
+		cfg.MaxMessage = 64 << 10
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = 25 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 60 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 10 * time.Second
+	}
+	if cfg.CloseTimeout <= 0 {
+		cfg.CloseTimeout = 3 * time.Second
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.NewRegistry()
+	}
+	if cfg.Router == nil {
+		cfg.Router = router.New(router.Options{})
+	}
+	c := &Core{
+		cfg:      cfg,
+		router:   cfg.Router,
+		log:      cfg.Logger,
+		workers:  sched.NewPool(cfg.Workers),
+		flushers: sched.NewPool(runtime.GOMAXPROCS(0)),
+		adapters: make(map[string]Adapter),
+		sessions: make(map[*Session]struct{}),
+	}
+	c.ctx, c.stop = context.WithCancel(context.Background())
+	c.m = newCoreMetrics(cfg.Metrics, c)
+	c.clock.Store(time.Now().Unix())
+	c.sweepWG.Add(1)
+	go c.sweep()
+	return c
+}
+
+// Router returns the message router.
+func (c *Core) Router() *router.Router { return c.router }
+
+// Config returns the effective settings.
+func (c *Core) Config() *Config { return &c.cfg }
+
+// Logger returns the core's logger.
+func (c *Core) Logger() *slog.Logger { return c.log }
+
+// Workers is the application worker pool.
+func (c *Core) Workers() *sched.Pool { return c.workers }
+
+// Register makes an adapter available for its subprotocols.
+func (c *Core) Register(a Adapter) {
+	for _, p := range a.Protocols() {
+		c.adapters[p] = a
+	}
+}
+
+// Sessions reports the number of live sessions.
+func (c *Core) Sessions() int { return int(c.count.Load()) }
+
+func (c *Core) now() int64 { return c.clock.Load() }
+
+func (c *Core) pollerOrErr() (*poll.Poller, error) {
+	c.pollMu.Lock()
+	defer c.pollMu.Unlock()
+	if c.ctx.Err() != nil {
+		return nil, ErrClosed
+	}
+	if c.poller == nil {
+		p, err := poll.New(0)
+		if err != nil {
+			return nil, err
+		}
+		c.poller = p
+	}
+	return c.poller, nil
+}
+
+var idEnc = base32.NewEncoding("0123456789abcdefghijklmnopqrstuv").WithPadding(base32.NoPadding)
+
+func newID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return idEnc.EncodeToString(b[:])
+}
+
+// add registers s; it fails once shutdown has begun or when s already
+// ended (OnClose marks the state before it calls remove, under the same
+// lock order, so a closed session is never left registered).
+func (c *Core) add(s *Session) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing || s.state.Load() == stateClosed {
+		return false
+	}
+	c.sessions[s] = struct{}{}
+	c.count.Add(1)
+	c.m.accepted.Inc()
+	return true
+}
+
+func (c *Core) remove(s *Session) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.sessions[s]; !ok {
+		return
+	}
+	delete(c.sessions, s)
+	c.count.Add(-1)
+	if c.closing && len(c.sessions) == 0 && c.drained != nil {
+		close(c.drained)
+		c.drained = nil
+	}
+}
+
+// Authorize asks the application's hook.
+func (c *Core) Authorize(ctx context.Context, s *Scope, a Action, topic string) error {
+	if c.cfg.Hooks.Authorize == nil {
+		return nil
+	}
+	if err := c.cfg.Hooks.Authorize(ctx, s, a, topic); err != nil {
+		c.m.denied.Inc()
+		return err
+	}
+	return nil
+}
+
+// Publish publishes m on behalf of s (nil for the server itself).
+func (c *Core) Publish(ctx context.Context, s *Session, m *message.Message) error {
+	if s != nil {
+		if err := c.Authorize(ctx, &s.Scope, ActionPublish, m.Topic); err != nil {
+			return err
+		}
+		m.Publisher = s.Scope.SessionID
+	}
+	if err := c.router.Publish(ctx, m); err != nil {
+		return err
+	}
+	c.m.published.Inc()
+	return nil
+}
+
+// Shutdown closes every session with 1001 after flushing its queue, waits
+// for them until ctx ends (then drops the rest), and stops the pools.
+func (c *Core) Shutdown(ctx context.Context) error {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	c.closing = true
+	drained := make(chan struct{})
+	if len(c.sessions) == 0 {
+		close(drained)
+	} else {
+		c.drained = drained
+	}
+	list := make([]*Session, 0, len(c.sessions))
+	for s := range c.sessions {
+		list = append(list, s)
+	}
+	c.mu.Unlock()
+	for _, s := range list {
+		s.shutdown()
+	}
+	var err error
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		err = ctx.Err()
+		for _, s := range list {
+			s.Abort()
+		}
+		<-drained // aborting makes every loop report the close promptly
+	}
+	c.pollMu.Lock()
+	c.stop()
+	p := c.poller
+	c.pollMu.Unlock()
+	c.sweepWG.Wait()
+	if p != nil {
+		p.Close()
+	}
+	c.streamWG.Wait()
+	c.workers.Close()
+	c.flushers.Close()
+	return err
+}
+
+// shutdown closes s for a server shutdown, in its protocol's terms.
+func (s *Session) shutdown() {
+	if g, ok := s.proto.(interface{ GoingAway() }); ok {
+		g.GoingAway()
+		return
+	}
+	s.CloseWith(CloseGoingAway, "server shutting down")
+}

@@ -1,0 +1,81 @@
+package core
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"net/textproto"
+	"strings"
+)
+
+// Identity is who a connection authenticated as.
+type Identity struct {
+	Subject string         // user id; "" for anonymous
+	Claims  map[string]any // token claims or attributes set by the connect hook
+}
+
+// Scope is a connection's request scope: what a handler needs to know about
+// the caller when a message arrives (the handshake request is long gone).
+type Scope struct {
+	SessionID  string
+	Identity   Identity
+	RemoteAddr string
+	Protocol   string // subprotocol or listener protocol: "herald.v1", "chat", "text", "stomp", "mqtt"
+	Transport  string // "websocket", "tcp", ...
+	header     string // compact "Key: value\r\n" block; parsed on demand to keep idle connections small
+}
+
+// handshakeOnly are headers that say nothing about the caller once the
+// connection is up; they are not kept.
+var handshakeOnly = map[string]bool{
+	"Upgrade": true, "Connection": true, "Sec-Websocket-Key": true,
+	"Sec-Websocket-Version": true, "Sec-Websocket-Extensions": true,
+}
+
+// SetHeader keeps h's caller-relevant entries in compact form.
+func (s *Scope) SetHeader(h http.Header) {
+	var b strings.Builder
+	for k, vs := range h {
+		if handshakeOnly[k] {
+			continue
+		}
+		for _, v := range vs {
+			b.WriteString(k)
+			b.WriteString(": ")
+			b.WriteString(v)
+			b.WriteString("\r\n")
+		}
+	}
+	s.header = b.String()
+}
+
+// Header returns the handshake's headers (a fresh map on each call).
+func (s *Scope) Header() http.Header {
+	if s.header == "" {
+		return http.Header{}
+	}
+	r := textproto.NewReader(bufio.NewReader(strings.NewReader(s.header + "\r\n")))
+	h, err := r.ReadMIMEHeader()
+	if err != nil && h == nil {
+		return http.Header{}
+	}
+	return http.Header(h)
+}
+
+// Cookies parses the handshake's cookies.
+func (s *Scope) Cookies() []*http.Cookie {
+	return (&http.Request{Header: s.Header()}).Cookies()
+}
+
+type scopeKey struct{}
+
+// WithScope returns a context carrying s.
+func WithScope(ctx context.Context, s *Scope) context.Context {
+	return context.WithValue(ctx, scopeKey{}, s)
+}
+
+// ScopeFrom returns the scope in ctx, if any.
+func ScopeFrom(ctx context.Context) (*Scope, bool) {
+	s, ok := ctx.Value(scopeKey{}).(*Scope)
+	return s, ok
+}

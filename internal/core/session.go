@@ -1,0 +1,333 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldhq/herald/internal/outq"
+	"github.com/heraldhq/herald/internal/poll"
+	"github.com/heraldhq/herald/internal/sched"
+)
+
+// Protocol is one connection's protocol state, created by an Adapter.
+type Protocol interface {
+	// OnMessage handles one inbound WebSocket message (op is the opcode)
+	// or, on a raw byte-stream transport, the next chunk (op 0). It runs on
+	// the I/O loop: parse and hand off to the session's mailbox, never
+	// block. data is valid only during the call. An error closes the
+	// session (a *CloseError chooses the code).
+	OnMessage(op byte, data []byte) error
+	// OnClose runs once when the session has ended.
+	OnClose()
+}
+
+// Session states.
+const (
+	stateOpen int32 = iota
+	stateClosing
+	stateClosed
+)
+
+// Session is one client connection, whatever its protocol: identity and
+// scope, the bounded outbound queue and its flush, the ordered request
+// mailbox, and the close handshake.
+type Session struct {
+	core    *Core
+	adapter Adapter
+	Scope   Scope
+	tr      transport
+	in      inbound
+	proto   Protocol
+	box     *sched.Serial
+
+	// WebSocket framing of outbound messages; raw stream transports frame
+	// nothing.
+	ws      bool
+	deflate bool
+
+	state    atomic.Int32
+	lastRead atomic.Int64 // coarse unix seconds of the last inbound bytes
+	lastPing int64        // touched only by the sweeper
+
+	qmu          sync.Mutex
+	q            outq.Queue
+	inflight     [][]byte // unwritten rest of a short write
+	inflightN    int
+	flushing     bool // scheduled on, or running in, the flush pool
+	waitWritable bool // socket full: wait for OnWritable
+	writable     bool // OnWritable arrived while a flush was running
+	finAfter     bool // close once everything queued is written
+	wake         chan struct{}
+
+	mu     sync.Mutex // guards subs and the lazily created context
+	subs   []string
+	ctx    context.Context
+	cancel context.CancelFunc
+	timer  *time.Timer // close-handshake deadline
+}
+
+// inbound turns transport bytes into protocol calls.
+type inbound interface {
+	feed(p []byte) error
+}
+
+// Core returns the server core the session belongs to.
+func (s *Session) Core() *Core { return s.core }
+
+// WebSocket reports whether the session speaks WebSocket frames, and
+// Deflate whether permessage-deflate was negotiated.
+func (s *Session) WebSocket() bool { return s.ws }
+func (s *Session) Deflate() bool   { return s.deflate }
+
+// Mailbox is the session's ordered queue of application work.
+func (s *Session) Mailbox() *sched.Serial { return s.box }
+
+// Open reports whether the session still accepts outbound frames.
+func (s *Session) Open() bool { return s.state.Load() == stateOpen }
+
+// Context is cancelled when the session ends and carries its Scope.
+func (s *Session) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancel(WithScope(s.core.ctx, &s.Scope))
+		if s.state.Load() == stateClosed {
+			s.cancel()
+		}
+	}
+	return s.ctx
+}
+
+// Send queues a frame for writing. It reports false when the session is
+// closing or the slow-consumer policy disconnected it.
+func (s *Session) Send(it outq.Item) bool {
+	s.qmu.Lock()
+	if s.state.Load() != stateOpen {
+		s.qmu.Unlock()
+		return false
+	}
+	dropped, err := s.q.Push(it, s.inflightN)
+	if err != nil {
+		s.qmu.Unlock()
+		s.core.m.slowDisconnects.Inc()
+		s.CloseWith(ClosePolicyViolation, "slow consumer: outbound queue full")
+		return false
+	}
+	if dropped > 0 {
+		s.core.m.queueDrops.Add(float64(dropped))
+	}
+	s.scheduleLocked()
+	s.qmu.Unlock()
+	return true
+}
+
+func (s *Session) scheduleLocked() {
+	if s.flushing || s.waitWritable || s.state.Load() == stateClosed {
+		return
+	}
+	s.flushing = true
+	if s.tr.blocking() {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+		return
+	}
+	if !s.core.flushers.Submit(s) {
+		s.flushing = false
+	}
+}
+
+var scratch = sync.Pool{New: func() any { b := make([][]byte, 0, 64); return &b }}
+
+// Run flushes: everything queued goes out in one vectored write per round.
+// It implements sched.Runnable for the flush pool.
+func (s *Session) Run() {
+	for {
+		s.qmu.Lock()
+		if s.state.Load() == stateClosed {
+			s.flushing = false
+			s.qmu.Unlock()
+			return
+		}
+		if s.inflight == nil && s.q.Len() == 0 {
+			s.flushing = false
+			fin := s.finAfter
+			s.finAfter = false
+			s.qmu.Unlock()
+			if fin {
+				s.halfClose()
+			}
+			return
+		}
+		sp := scratch.Get().(*[][]byte)
+		bufs := append((*sp)[:0], s.inflight...)
+		bufs = s.q.Drain(bufs)
+		s.inflight, s.inflightN, s.writable = nil, 0, false
+		s.qmu.Unlock()
+
+		n, err := s.tr.Writev(bufs)
+		s.core.m.bytesOut.Add(float64(n))
+		if errors.Is(err, poll.ErrWouldBlock) {
+			rest, restN := remainder(bufs, n)
+			clear(bufs)
+			*sp = bufs[:0]
+			scratch.Put(sp)
+			s.qmu.Lock()
+			s.inflight, s.inflightN = rest, restN
+			if s.writable { // drained meanwhile: go again
+				s.qmu.Unlock()
+				continue
+			}
+			s.waitWritable, s.flushing = true, false
+			s.qmu.Unlock()
+			return
+		}
+		clear(bufs)
+		*sp = bufs[:0]
+		scratch.Put(sp)
+		if err != nil {
+			s.tr.Close()
+			return
+		}
+	}
+}
+
+// remainder copies what a short write of n bytes left of bufs.
+func remainder(bufs [][]byte, n int) ([][]byte, int) {
+	var rest [][]byte
+	total := 0
+	for _, b := range bufs {
+		if n >= len(b) {
+			n -= len(b)
+			continue
+		}
+		b = b[n:]
+		n = 0
+		rest = append(rest, b)
+		total += len(b)
+	}
+	return rest, total
+}
+
+// OnWritable implements poll.Handler.
+func (s *Session) OnWritable() {
+	s.qmu.Lock()
+	s.writable = true
+	if s.waitWritable {
+		s.waitWritable = false
+		s.scheduleLocked()
+	}
+	s.qmu.Unlock()
+}
+
+// OnRead implements poll.Handler.
+func (s *Session) OnRead(p []byte) {
+	if s.state.Load() == stateClosed {
+		return
+	}
+	s.lastRead.Store(s.core.now())
+	s.core.m.bytesIn.Add(float64(len(p)))
+	if err := s.in.feed(p); err != nil {
+		s.fail(err)
+	}
+}
+
+// fail closes the session for an inbound error.
+func (s *Session) fail(err error) {
+	var ce *CloseError
+	if errors.As(err, &ce) {
+		s.CloseWith(ce.Code, ce.Reason)
+		return
+	}
+	s.core.log.Debug("session error", "session", s.Scope.SessionID, "err", err)
+	s.CloseWith(CloseInternalError, "internal error")
+}
+
+// CloseWith starts closing: on WebSocket a close frame with code and
+// reason is queued after what is already waiting; then the write side is
+// shut and the peer given CloseTimeout to finish. Safe to call repeatedly.
+func (s *Session) CloseWith(code uint16, reason string) {
+	var final []byte
+	if s.ws {
+		final = closeFrame(code, reason)
+	}
+	s.CloseAfter(final)
+}
+
+// CloseAfter is CloseWith for raw protocols: final (an ERROR frame, say)
+// is the last thing written before the connection closes.
+func (s *Session) CloseAfter(final []byte) {
+	s.qmu.Lock()
+	if !s.state.CompareAndSwap(stateOpen, stateClosing) {
+		s.qmu.Unlock()
+		return
+	}
+	if len(final) > 0 {
+		s.q.Push(outq.Item{Own: final}, 0)
+	}
+	s.finAfter = true
+	if s.waitWritable || s.flushing {
+		s.qmu.Unlock()
+		s.armCloseTimer()
+		return
+	}
+	s.scheduleLocked()
+	s.qmu.Unlock()
+	s.armCloseTimer()
+}
+
+// halfClose runs after the final frame is written: send FIN and wait for
+// the peer (closing with unread input would reset the connection and
+// could destroy our close frame in flight).
+func (s *Session) halfClose() {
+	if !s.ws {
+		s.tr.Close()
+		return
+	}
+	s.tr.CloseWrite()
+}
+
+func (s *Session) armCloseTimer() {
+	s.mu.Lock()
+	if s.timer == nil {
+		s.timer = time.AfterFunc(s.core.cfg.CloseTimeout, func() { s.tr.Close() })
+	}
+	s.mu.Unlock()
+}
+
+// Abort closes the connection at once, without a closing handshake.
+func (s *Session) Abort() { s.tr.Close() }
+
+// OnClose implements poll.Handler: the connection is gone.
+func (s *Session) OnClose(err error) {
+	if s.state.Swap(stateClosed) == stateClosed {
+		return
+	}
+	s.mu.Lock()
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	subs := s.subs
+	s.subs = nil
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.mu.Unlock()
+	for _, f := range subs {
+		s.core.router.Unsubscribe(s, f)
+	}
+	s.box.Close()
+	s.qmu.Lock()
+	s.q.Reset()
+	s.inflight = nil
+	if s.wake != nil {
+		close(s.wake) // under qmu: scheduleLocked sees stateClosed first
+	}
+	s.qmu.Unlock()
+	s.proto.OnClose()
+	s.core.remove(s)
+}

@@ -1,0 +1,226 @@
+package core
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/heraldhq/herald/internal/outq"
+	"github.com/heraldhq/herald/internal/poll"
+	"github.com/heraldhq/herald/internal/wsframe"
+)
+
+// ServeWebSocket upgrades r to a WebSocket session. Every refusal happens
+// before the upgrade, as an HTTP status with a plain-text reason.
+func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
+	if err := wsframe.CheckRequest(r); err != nil {
+		c.m.rejected.Inc()
+		if errors.Is(err, wsframe.ErrBadVersion) {
+			w.Header().Set("Sec-WebSocket-Version", "13")
+			http.Error(w, err.Error(), http.StatusUpgradeRequired)
+			return
+		}
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if !OriginAllowed(r, c.cfg.AllowedOrigins) {
+		c.m.rejected.Inc()
+		http.Error(w, "origin "+r.Header.Get("Origin")+" is not allowed", http.StatusForbidden)
+		return
+	}
+	proto, a, ok := c.pickAdapter(wsframe.Subprotocols(r.Header))
+	if !ok {
+		c.m.rejected.Inc()
+		http.Error(w, "none of the offered subprotocols is supported; supported: "+strings.Join(c.protocolNames(), ", "), http.StatusBadRequest)
+		return
+	}
+	scope := Scope{
+		SessionID:  newID(),
+		RemoteAddr: r.RemoteAddr,
+		Protocol:   proto,
+		Transport:  "websocket",
+	}
+	if scope.Protocol == "" {
+		scope.Protocol = "text"
+	}
+	id, err := c.connect(r.Context(), &ConnectInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Protocol: scope.Protocol, Transport: "websocket"})
+	if err != nil {
+		c.m.rejected.Inc()
+		status := http.StatusForbidden
+		if errors.Is(err, ErrUnauthorized) {
+			status = http.StatusUnauthorized
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
+	scope.Identity = id
+	scope.SetHeader(r.Header)
+
+	ext, deflate := "", false
+	if c.cfg.Compression {
+		ext, deflate = wsframe.NegotiateDeflate(r.Header.Values("Sec-WebSocket-Extensions"))
+	}
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		http.Error(w, "websocket: connection cannot be taken over (HTTP/2?)", http.StatusHTTPVersionNotSupported)
+		return
+	}
+	conn, brw, err := hj.Hijack()
+	if err != nil {
+		c.log.Warn("hijack failed", "err", err)
+		return
+	}
+	var resp strings.Builder
+	resp.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
+	resp.WriteString(wsframe.AcceptKey(r.Header.Get("Sec-WebSocket-Key")))
+	if proto != "" {
+		resp.WriteString("\r\nSec-WebSocket-Protocol: " + proto)
+	}
+	if deflate {
+		resp.WriteString("\r\nSec-WebSocket-Extensions: " + ext)
+	}
+	resp.WriteString("\r\n\r\n")
+	if _, err := conn.Write([]byte(resp.String())); err != nil {
+		conn.Close()
+		return
+	}
+	s := c.newSession(scope, a, true, deflate)
+	c.attach(s, conn, brw.Reader)
+}
+
+// ServeConn runs a raw byte-stream session (STOMP or MQTT over TCP) of
+// adapter a on conn, which the core now owns.
+func (c *Core) ServeConn(conn net.Conn, a Adapter, protocol string) {
+	s := c.newSession(Scope{
+		SessionID:  newID(),
+		RemoteAddr: conn.RemoteAddr().String(),
+		Protocol:   protocol,
+		Transport:  "tcp",
+	}, a, false, false)
+	c.attach(s, conn, nil)
+}
+
+func (c *Core) newSession(scope Scope, a Adapter, ws, deflate bool) *Session {
+	s := &Session{core: c, Scope: scope, ws: ws, deflate: deflate, q: outq.New(c.cfg.Queue), adapter: a}
+	s.box = c.workers.NewSerial(c.cfg.MaxInFlight)
+	s.lastRead.Store(c.now())
+	s.lastPing = c.now()
+	if ws {
+		s.in = &wsInbound{s: s, r: wsframe.Reader{MaxMessage: c.cfg.MaxMessage, Deflate: deflate}}
+	} else {
+		s.in = rawInbound{s: s}
+	}
+	return s
+}
+
+// bind completes a session once its transport exists: the protocol is
+// opened, then the bytes the HTTP server read past the handshake are fed,
+// all before the first event can arrive.
+func (s *Session) bind(tr transport, early []byte) {
+	s.tr = tr
+	s.proto = s.adapter.Open(s)
+	if len(early) > 0 {
+		s.OnRead(early)
+	}
+}
+
+// attach starts serving s on conn. The session joins the registry only
+// when fully bound, so Shutdown never sees a half-built one.
+func (c *Core) attach(s *Session, conn net.Conn, br *bufio.Reader) {
+	var early []byte
+	if br != nil && br.Buffered() > 0 {
+		early, _ = br.Peek(br.Buffered())
+		early = slices.Clone(early)
+	}
+	if p, err := c.pollerOrErr(); err == nil && poll.Pollable(conn) {
+		_, err := p.Add(conn, s, func(pc *poll.Conn) { s.bind(polled{pc}, early) })
+		if err == nil {
+			c.register(s)
+			return
+		}
+		c.log.Warn("poller refused connection; serving it with goroutines", "err", err)
+	}
+	// The WaitGroup must not grow once Shutdown waits on it.
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		conn.Close()
+		return
+	}
+	c.streamWG.Add(2)
+	c.mu.Unlock()
+	sc := &streamConn{c: conn, timeout: c.cfg.WriteTimeout}
+	s.wake = make(chan struct{}, 1)
+	s.bind(sc, nil)
+	go func() {
+		defer c.streamWG.Done()
+		for range s.wake {
+			s.Run()
+		}
+	}()
+	go func() {
+		defer c.streamWG.Done()
+		if len(early) > 0 {
+			s.OnRead(early)
+		}
+		sc.serve(s)
+	}()
+	c.register(s)
+}
+
+// register adds a bound session to the registry, or closes it when
+// shutdown has begun meanwhile.
+func (c *Core) register(s *Session) {
+	if !c.add(s) && s.Open() {
+		s.CloseWith(CloseGoingAway, "server shutting down")
+	}
+}
+
+func (c *Core) connect(ctx context.Context, info *ConnectInfo) (Identity, error) {
+	if c.cfg.Hooks.Connect == nil {
+		return Identity{}, nil
+	}
+	return c.cfg.Hooks.Connect(ctx, info)
+}
+
+// Connect runs the connect hook for protocols that authenticate after the
+// transport is up (STOMP CONNECT, MQTT CONNECT).
+func (c *Core) Connect(ctx context.Context, info *ConnectInfo) (Identity, error) {
+	return c.connect(ctx, info)
+}
+
+// pickAdapter chooses the first offered subprotocol we speak, in the
+// client's order of preference; no offer selects the "" adapter.
+func (c *Core) pickAdapter(offered []string) (string, Adapter, bool) {
+	if len(offered) == 0 {
+		a, ok := c.adapters[""]
+		return "", a, ok
+	}
+	for _, p := range offered {
+		if a, ok := c.adapters[p]; ok && p != "" {
+			return p, a, true
+		}
+	}
+	return "", nil, false
+}
+
+func (c *Core) protocolNames() []string {
+	var names []string
+	for p := range c.adapters {
+		if p != "" {
+			names = append(names, p)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// String describes a session for logs.
+func (s *Session) String() string {
+	return fmt.Sprintf("%s %s/%s %s", s.Scope.SessionID, s.Scope.Transport, s.Scope.Protocol, s.Scope.RemoteAddr)
+}

@@ -1,0 +1,86 @@
+package core
+
+import (
+	"github.com/heraldhq/herald/internal/outq"
+	"github.com/heraldhq/herald/internal/wsframe"
+)
+
+// CloseError ends a session with a WebSocket close code.
+type CloseError = wsframe.CloseError
+
+// Close codes adapters use.
+const (
+	CloseNormal          = wsframe.CloseNormal
+	CloseGoingAway       = wsframe.CloseGoingAway
+	CloseProtocolError   = wsframe.CloseProtocolError
+	CloseUnsupportedData = wsframe.CloseUnsupportedData
+	CloseInvalidPayload  = wsframe.CloseInvalidPayload
+	ClosePolicyViolation = wsframe.ClosePolicyViolation
+	CloseMessageTooBig   = wsframe.CloseMessageTooBig
+	CloseInternalError   = wsframe.CloseInternalError
+	CloseTryAgainLater   = wsframe.CloseTryAgainLater
+)
+
+func closeFrame(code uint16, reason string) []byte {
+	return wsframe.AppendClose(nil, code, reason)
+}
+
+// wsInbound parses WebSocket frames, answers control frames itself and
+// hands data messages to the protocol.
+type wsInbound struct {
+	s *Session
+	r wsframe.Reader
+}
+
+func (w *wsInbound) feed(p []byte) error {
+	return w.r.Feed(p, w.onFrame)
+}
+
+func (w *wsInbound) onFrame(op byte, payload []byte) error {
+	s := w.s
+	switch op {
+	case wsframe.OpPing:
+		if s.Open() {
+			s.Send(outq.Item{Own: wsframe.AppendFrame(nil, wsframe.OpPong, payload)})
+		}
+		return nil
+	case wsframe.OpPong:
+		return nil
+	case wsframe.OpClose:
+		if s.state.Load() != stateOpen {
+			// Our close was answered: the handshake is complete.
+			s.tr.Close()
+			return nil
+		}
+		code, _ := wsframe.ParseClosePayload(payload)
+		if code == wsframe.CloseNoStatus {
+			code = CloseNormal
+		}
+		s.CloseWith(code, "")
+		return nil
+	}
+	if !s.Open() {
+		return nil // closing: the peer's late data is discarded
+	}
+	s.core.m.msgsIn.Inc()
+	return s.proto.OnMessage(op, payload)
+}
+
+// rawInbound passes a byte stream straight to the protocol.
+type rawInbound struct{ s *Session }
+
+func (r rawInbound) feed(p []byte) error {
+	if !r.s.Open() {
+		return nil
+	}
+	return r.s.proto.OnMessage(0, p)
+}
+
+// AppendFrame frames payload for the session's transport: a WebSocket
+// frame of the given opcode, or the payload itself on a raw stream.
+func (s *Session) AppendFrame(dst []byte, op byte, payload []byte) []byte {
+	if !s.ws {
+		return append(dst, payload...)
+	}
+	return wsframe.AppendFrame(dst, op, payload)
+}

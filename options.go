@@ -1,0 +1,91 @@
+package herald
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+// SlowConsumerPolicy says what happens to a connection whose outbound
+// queue is full because the client reads more slowly than messages arrive.
+type SlowConsumerPolicy uint8
+
+const (
+	// Disconnect closes the connection (WebSocket 1008); the client
+	// reconnects and resumes from its position. The default.
+	Disconnect SlowConsumerPolicy = iota
+	// DropOldest discards the oldest queued publications to make room.
+	DropOldest
+	// KeepLatest replaces a queued publication of the same topic with
+	// the newer one, then drops the oldest.
+	KeepLatest
+)
+
+// Action is what a client asks to do with a topic.
+type Action uint8
+
+const (
+	Subscribe Action = iota + 1
+	Publish
+)
+
+func (a Action) String() string {
+	if a == Publish {
+		return "publish"
+	}
+	return "subscribe"
+}
+
+// Identity is who a connection authenticated as.
+type Identity struct {
+	Subject string         // user id; empty for anonymous
+	Claims  map[string]any // attributes the handlers and Authorize may use
+}
+
+// ConnectRequest is what OnConnect sees of a new connection.
+type ConnectRequest struct {
+	RemoteAddr string
+	Header     http.Header // the handshake's headers (cookies included)
+	Protocol   string      // "herald.v1", "chat", "text", ...
+	Transport  string      // "websocket", "tcp", ...
+	Login      string      // STOMP login or MQTT username, when present
+	Passcode   string      // STOMP passcode or MQTT password, when present
+}
+
+// Options configure a Server. The zero value is safe: same-origin only,
+// bounded sizes and queues, anonymous access allowed (set OnConnect to
+// authenticate).
+type Options struct {
+	// AllowedOrigins lists browser origins allowed besides the server's
+	// own, as path.Match patterns on the host ("*.example.com",
+	// "localhost:*") or on the whole origin ("https://app.example.com").
+	// "*" allows every origin: only for public, unauthenticated data.
+	AllowedOrigins []string
+
+	// OnConnect authenticates a connection before it is accepted. Return
+	// an error (wrapping ErrUnauthorized or ErrForbidden) to refuse it.
+	OnConnect func(ctx context.Context, r *ConnectRequest) (Identity, error)
+	// Authorize decides whether a client may subscribe to a filter or
+	// publish to a topic. Nil allows everything.
+	Authorize func(ctx context.Context, c *Client, a Action, topic string) error
+
+	MaxMessageSize int // inbound message size limit; default 64 KiB (WebSocket close 1009 beyond)
+	QueueMessages  int // outbound frames waiting per connection; default 1024
+	QueueBytes     int // outbound bytes waiting per connection; default 4 MiB
+	SlowConsumer   SlowConsumerPolicy
+	MaxInFlight    int // requests queued per connection; default 256
+
+	HistorySize int           // messages kept per topic for resume; default 100, negative keeps none
+	HistoryTTL  time.Duration // how long they are kept; default 10 minutes
+
+	PingInterval   time.Duration // keep-alive pings to quiet connections; default 25s
+	IdleTimeout    time.Duration // a connection silent this long is closed; default 60s
+	WriteTimeout   time.Duration // for connections served by goroutines (TLS); default 10s
+	RequestTimeout time.Duration // handler deadline; default 30s
+
+	Workers            int  // goroutines running handlers; default 4×GOMAXPROCS
+	DisableCompression bool // refuse permessage-deflate
+
+	Logger *slog.Logger // default: discard
+}
