@@ -14,7 +14,7 @@
 //		c, _ := herald.ClientFromContext(ctx) // identity, address, handshake headers
 //		return "hello " + c.RemoteAddr, nil
 //	})
-//	mux.Handle("/ws", srv)
+//	mux.Handle("/ws", srv) // "GET /ws" if the mux also has "GET /" routes
 //	srv.Publish(ctx, "news/sport", []byte("kick-off"))
 //	defer srv.Shutdown(ctx)
 //

@@ -231,13 +231,16 @@ func TestJSONRPCBatch(t *testing.T) {
 func TestTextProtocol(t *testing.T) {
 	srv, base := start(t, herald.Options{})
 	srv.HandleText(func(ctx context.Context, text string) (string, error) {
-		if text == "fail" {
-			return "", errors.New("no")
+		switch text {
+		case "fail":
+			return "", herald.Errorf(400, "no")
+		case "crash":
+			return "", errors.New("secret internals")
 		}
 		return "you said " + text, nil
 	})
 	c := dial(t, base, "")
-	for _, tc := range []struct{ in, want string }{{"status", "you said status"}, {"fail", "ERROR: no"}} {
+	for _, tc := range []struct{ in, want string }{{"status", "you said status"}, {"fail", "ERROR: no"}, {"crash", "ERROR: internal error"}} {
 		c.Write(ctxT(t), websocket.MessageText, []byte(tc.in))
 		_, b, err := c.Read(ctxT(t))
 		if err != nil || string(b) != tc.want {
@@ -423,6 +426,9 @@ func TestShutdownDrainsAndCloses1001(t *testing.T) {
 	}
 	if err := srv.Shutdown(ctx); !errors.Is(err, herald.ErrServerClosed) {
 		t.Fatalf("second Shutdown = %v", err)
+	}
+	if _, err := srv.Publish(context.Background(), "t", nil); !errors.Is(err, herald.ErrServerClosed) {
+		t.Fatalf("Publish after Shutdown = %v, want ErrServerClosed", err)
 	}
 }
 

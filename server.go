@@ -136,6 +136,9 @@ func (s *Server) Publish(ctx context.Context, topic string, data []byte, opts ..
 		o(m)
 	}
 	if err := s.core.Publish(ctx, nil, m); err != nil {
+		if errors.Is(err, router.ErrClosed) {
+			err = ErrServerClosed
+		}
 		return Position{}, fmt.Errorf("herald: publish to %q: %w", topic, err)
 	}
 	return Position{Epoch: m.Epoch, Seq: m.Seq}, nil
@@ -195,7 +198,12 @@ func (s *Server) callText(ctx context.Context, text string) (string, error) {
 	h := s.text
 	s.mu.RUnlock()
 	if h == nil {
-		return "", errors.New("this server has no text handler")
+		return "", &core.RPCError{Message: "this server has no text handler"}
 	}
-	return h(ctx, text)
+	reply, err := h(ctx, text)
+	var he *Error
+	if errors.As(err, &he) {
+		return reply, &core.RPCError{Code: he.Code, Message: he.Message, Data: he.Data}
+	}
+	return reply, err
 }

@@ -3,6 +3,7 @@ package native
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/heraldhq/herald/internal/core"
@@ -38,12 +39,19 @@ func (c *textConn) handle(msg string, start time.Time) {
 	h := c.s.Core().Config().Hooks.Text
 	reply := "ERROR: this server has no text handler"
 	if h != nil {
+		// Hooks.Text reports a missing handler as an *RPCError.
 		ctx, cancel := context.WithTimeout(c.s.Context(), c.s.Core().Config().RequestTimeout)
 		r, err := h(ctx, msg)
 		cancel()
 		reply = r
-		if err != nil {
-			reply = "ERROR: " + err.Error()
+		var re *core.RPCError
+		switch {
+		case errors.As(err, &re):
+			reply = "ERROR: " + re.Message
+		case err != nil:
+			// Like JSON-RPC: internals are logged, not sent.
+			c.s.Core().Logger().Error("text handler failed", "session", c.s.Scope.SessionID, "err", err)
+			reply = "ERROR: internal error"
 		}
 	}
 	c.s.Send(outq.Item{Own: c.s.AppendFrame(nil, wsframe.OpText, []byte(reply))})
@@ -67,11 +75,13 @@ func (a Chat) Open(s *core.Session) core.Protocol {
 	}
 	c := &chatConn{s: s, topic: t}
 	// Joining happens off the I/O loop, like any hook call.
-	s.Mailbox().Push(func() {
+	if !s.Mailbox().Push(func() {
 		if err := s.Subscribe(s.Context(), t, nil, nil); err != nil {
 			s.CloseWith(core.ClosePolicyViolation, "not allowed to join the room")
 		}
-	})
+	}) {
+		s.CloseWith(core.CloseTryAgainLater, "could not join the room")
+	}
 	return c
 }
 
