@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -34,14 +35,17 @@ type Server struct {
 	metrics *metrics.Registry
 	opts    Options
 
-	mu       sync.RWMutex
-	handlers map[string]HandlerFunc
-	text     TextHandlerFunc
+	mu        sync.RWMutex
+	handlers  map[string]HandlerFunc
+	text      TextHandlerFunc
+	listeners map[net.Listener]struct{}
+	closed    bool
+	acceptWG  sync.WaitGroup
 }
 
 // New returns a running server configured by opts (nil-safe zero value).
 func New(opts Options) *Server {
-	s := &Server{opts: opts, handlers: make(map[string]HandlerFunc), metrics: metrics.NewRegistry()}
+	s := &Server{opts: opts, handlers: make(map[string]HandlerFunc), listeners: make(map[net.Listener]struct{}), metrics: metrics.NewRegistry()}
 	hsize, httl := opts.HistorySize, opts.HistoryTTL
 	if hsize == 0 {
 		hsize = 100
@@ -148,6 +152,7 @@ func (s *Server) Publish(ctx context.Context, topic string, data []byte, opts ..
 // after its queued messages are written, and waits until they are gone or
 // ctx ends (the rest are then dropped and ctx's error returned).
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeListeners()
 	err := s.core.Shutdown(ctx)
 	s.router.Close()
 	if errors.Is(err, core.ErrClosed) {

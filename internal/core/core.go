@@ -110,7 +110,8 @@ type Core struct {
 	pollMu sync.Mutex
 	poller *poll.Poller // created on first use; nil after Shutdown
 
-	adapters map[string]Adapter
+	adapters map[string]Adapter // by WebSocket subprotocol
+	raw      map[string]Adapter // by TCP protocol name
 
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
@@ -172,6 +173,7 @@ func New(cfg Config) *Core {
 		workers:  sched.NewPool(cfg.Workers),
 		flushers: sched.NewPool(runtime.GOMAXPROCS(0)),
 		adapters: make(map[string]Adapter),
+		raw:      make(map[string]Adapter),
 		sessions: make(map[*Session]struct{}),
 	}
 	c.ctx, c.stop = context.WithCancel(context.Background())
@@ -199,6 +201,15 @@ func (c *Core) Register(a Adapter) {
 	for _, p := range a.Protocols() {
 		c.adapters[p] = a
 	}
+}
+
+// RegisterRaw makes an adapter available to TCP listeners as name.
+func (c *Core) RegisterRaw(name string, a Adapter) { c.raw[name] = a }
+
+// RawAdapter returns the TCP adapter registered as name.
+func (c *Core) RawAdapter(name string) (Adapter, bool) {
+	a, ok := c.raw[name]
+	return a, ok
 }
 
 // Sessions reports the number of live sessions.

@@ -281,13 +281,10 @@ func (s *Session) CloseAfter(final []byte) {
 }
 
 // halfClose runs after the final frame is written: send FIN and wait for
-// the peer (closing with unread input would reset the connection and
-// could destroy our close frame in flight).
+// the peer to close (closing with unread input would reset the connection
+// and could destroy our close or ERROR frame in flight). The close timer
+// ends it if the peer does not.
 func (s *Session) halfClose() {
-	if !s.ws {
-		s.tr.Close()
-		return
-	}
 	s.tr.CloseWrite()
 }
 

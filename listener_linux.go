@@ -1,0 +1,5 @@
+package herald
+
+import "syscall"
+
+var errTooManyFiles error = syscall.EMFILE
