@@ -57,72 +57,47 @@ func (c *rpcConn) OnClose() {}
 
 func (c *rpcConn) handle(msg []byte, start time.Time) {
 	defer c.s.Core().Requests(Subprotocol).ObserveDuration(start)
-	msg = bytes.TrimSpace(msg)
-	if !json.Valid(msg) {
-		c.send(&response{ID: null, Error: &core.RPCError{Code: CodeParseError, Message: "parse error: invalid JSON"}})
+	reqs, batch, fail := decodeMessage(msg)
+	if fail != nil {
+		c.send(fail)
 		return
 	}
-	if len(msg) > 0 && msg[0] == '[' {
-		var batch []json.RawMessage
-		json.Unmarshal(msg, &batch)
-		if len(batch) == 0 {
-			c.send(&response{ID: null, Error: &core.RPCError{Code: CodeInvalidRequest, Message: "invalid request: empty batch"}})
-			return
-		}
-		out := make([]*response, 0, len(batch))
-		for _, raw := range batch {
-			if r := c.call(raw); r != nil {
-				out = append(out, r)
-			}
-		}
-		if len(out) > 0 {
-			c.sendJSON(out)
+	if !batch {
+		if r := c.call(reqs[0]); r != nil {
+			c.send(r)
 		}
 		return
 	}
-	if r := c.call(msg); r != nil {
-		c.send(r)
+	out := make([]*response, 0, len(reqs))
+	for _, raw := range reqs {
+		if r := c.call(raw); r != nil {
+			out = append(out, r)
+		}
+	}
+	if len(out) > 0 {
+		c.sendJSON(out)
 	}
 }
 
 // call runs one request and returns its response (nil for a notification).
 func (c *rpcConn) call(raw json.RawMessage) *response {
-	var req request
-	if err := json.Unmarshal(raw, &req); err != nil {
-		return &response{ID: null, Error: &core.RPCError{Code: CodeInvalidRequest, Message: "invalid request: not a request object"}}
-	}
-	id := req.ID
-	if id != nil && !validID(id) {
-		return &response{ID: null, Error: &core.RPCError{Code: CodeInvalidRequest, Message: "invalid request: id must be a string, number or null"}}
-	}
-	if req.JSONRPC != "2.0" || req.Method == nil {
-		if id == nil {
-			id = null
-		}
-		return &response{ID: id, Error: &core.RPCError{Code: CodeInvalidRequest, Message: `invalid request: need "jsonrpc":"2.0" and a method`}}
-	}
-	if string(req.Params) == "null" {
-		req.Params = nil // common in the wild; treated as absent
-	}
-	if len(req.Params) > 0 && req.Params[0] != '{' && req.Params[0] != '[' {
-		if id == nil {
-			return nil
-		}
-		return &response{ID: id, Error: &core.RPCError{Code: CodeInvalidRequest, Message: "invalid request: params must be an object or an array"}}
+	req, fail, skip := decodeRequest(raw)
+	if fail != nil || skip {
+		return fail
 	}
 	result, err := c.dispatch(*req.Method, req.Params)
-	if id == nil {
+	if req.ID == nil {
 		return nil // a notification gets no response, even on error
 	}
 	if err != nil {
-		return &response{ID: id, Error: c.toRPCError(*req.Method, err)}
+		return &response{ID: req.ID, Error: c.toRPCError(*req.Method, err)}
 	}
 	b, merr := json.Marshal(result)
 	if merr != nil {
 		c.s.Core().Logger().Error("result not encodable as JSON", "method", *req.Method, "err", merr)
-		return &response{ID: id, Error: &core.RPCError{Code: CodeInternalError, Message: "internal error"}}
+		return &response{ID: req.ID, Error: &core.RPCError{Code: CodeInternalError, Message: "internal error"}}
 	}
-	return &response{ID: id, Result: b}
+	return &response{ID: req.ID, Result: b}
 }
 
 func validID(id json.RawMessage) bool {
