@@ -2,6 +2,7 @@
 // configuration, one HTTP listener and the demo web app.
 //
 //	herald [serve] [flags]   run the server (the default)
+//	herald bench SCENARIO    load-test a server (chat, fanout, rpc, idle, serve)
 //	herald version           print the version and build information
 //	herald help              print this help
 package main
@@ -17,6 +18,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/heraldhq/herald/internal/bench"
 )
 
 func main() {
@@ -40,6 +43,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	switch cmd {
 	case "serve":
 		return runServe(ctx, rest, stderr, lookupEnv)
+	case "bench":
+		return bench.Main(rest, stdout, stderr)
 	case "version":
 		bi, _ := debug.ReadBuildInfo()
 		writeVersion(stdout, bi)
@@ -75,6 +80,8 @@ func writeUsage(w io.Writer) {
 
 Usage:
   herald [serve] [flags]   run the server (the default command)
+  herald bench SCENARIO    load-test a server: chat, fanout, rpc, idle, serve
+                           (herald bench help lists their flags)
   herald version           print the version and build information
   herald help              print this help
 

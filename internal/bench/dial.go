@@ -1,0 +1,125 @@
+package bench
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Dialer opens many connections at once, a bounded number in flight so the
+// server's accept queue does not overflow (a full SYN queue turns into
+// one-second retransmits that would pollute the opening time).
+type Dialer struct {
+	Target      Target
+	Protocol    string        // Sec-WebSocket-Protocol to request ("" for none)
+	Sources     []netip.Addr  // source addresses, by connection index round-robin; nil lets the kernel choose
+	Concurrency int           // dials in flight; default 64
+	ReadBuffer  int           // per-connection read buffer; default 32 KiB
+	Timeout     time.Duration // per dial + handshake; default 10s
+	Stats       *Stats
+	// Setup runs for each connection after its handshake and before its
+	// reader starts: set OnData and AfterRead here.
+	Setup func(c *Conn)
+}
+
+// OpenResult is what Open achieved.
+type OpenResult struct {
+	Conns    []*Conn // the open connections, by index
+	Failed   int
+	FirstErr error
+	Elapsed  time.Duration
+	Connect  *Histogram // dial + handshake time of each connection
+}
+
+// Open opens n connections with IDs first..first+n-1.
+func (d *Dialer) Open(ctx context.Context, first, n int) OpenResult {
+	workers := d.Concurrency
+	if workers <= 0 {
+		workers = 64
+	}
+	workers = min(workers, n)
+	slots := make([]*Conn, n)
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		res      = OpenResult{Connect: NewHistogram()}
+		wg       sync.WaitGroup
+		startAll = time.Now()
+	)
+	for range workers {
+		wg.Go(func() {
+			h := NewHistogram()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					break
+				}
+				start := time.Now()
+				c, err := d.dial(ctx, first+i)
+				if err != nil {
+					d.Stats.Errors.Add(1)
+					mu.Lock()
+					res.Failed++
+					if res.FirstErr == nil {
+						res.FirstErr = err
+					}
+					mu.Unlock()
+					continue
+				}
+				h.Record(int64(time.Since(start)))
+				slots[i] = c
+			}
+			mu.Lock()
+			res.Connect.Merge(h)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.Elapsed = time.Since(startAll)
+	for _, c := range slots {
+		if c != nil {
+			res.Conns = append(res.Conns, c)
+		}
+	}
+	res.Failed = n - len(res.Conns)
+	if res.Failed > 0 && res.FirstErr == nil {
+		res.FirstErr = ctx.Err()
+	}
+	return res
+}
+
+func (d *Dialer) dial(ctx context.Context, id int) (*Conn, error) {
+	timeout := d.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	nd := net.Dialer{Timeout: timeout}
+	if len(d.Sources) > 0 {
+		nd.LocalAddr = &net.TCPAddr{IP: d.Sources[id%len(d.Sources)].AsSlice()}
+	}
+	nc, err := nd.DialContext(ctx, "tcp", d.Target.Addr)
+	if err != nil {
+		return nil, err
+	}
+	size := d.ReadBuffer
+	if size <= 0 {
+		size = 32 << 10
+	}
+	buf := make([]byte, max(size, 1024))
+	nc.SetDeadline(time.Now().Add(timeout))
+	rest, err := handshake(nc, d.Target, d.Protocol, buf)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	c := newConn(id, nc, buf, rest, d.Stats)
+	if d.Setup != nil {
+		d.Setup(c)
+	}
+	c.start()
+	return c, nil
+}
