@@ -124,6 +124,35 @@ func (s *Session) Send(it outq.Item) bool {
 	return true
 }
 
+// Reply queues a response from the worker running this session's
+// request and, when no other request of the session waits and nothing
+// is being flushed, writes it right away on the calling worker: one
+// goroutine hand-off less per request. The write never blocks (a full
+// socket leaves the rest to the flush pool, as usual); publishers still
+// use Send, so a fan-out never writes to sockets.
+func (s *Session) Reply(it outq.Item) bool {
+	if s.tr.blocking() || s.box.Len() > 0 {
+		return s.Send(it)
+	}
+	s.qmu.Lock()
+	if s.state.Load() != stateOpen {
+		s.qmu.Unlock()
+		return false
+	}
+	if _, err := s.q.Push(it, s.inflightN); err != nil {
+		s.qmu.Unlock()
+		return s.Send(it) // the policy applies as for Send
+	}
+	if s.flushing || s.waitWritable {
+		s.qmu.Unlock()
+		return true // the running flush, or the writable event, takes it
+	}
+	s.flushing = true
+	s.qmu.Unlock()
+	s.Run()
+	return true
+}
+
 func (s *Session) scheduleLocked() {
 	if s.flushing || s.waitWritable || s.state.Load() == stateClosed {
 		return

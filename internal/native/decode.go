@@ -3,6 +3,7 @@ package native
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 
 	"github.com/heraldhq/herald/internal/core"
 )
@@ -12,13 +13,18 @@ import (
 // message cannot be processed at all (not JSON, empty batch).
 func decodeMessage(msg []byte) (reqs []json.RawMessage, batch bool, fail *response) {
 	msg = bytes.TrimSpace(msg)
-	if !json.Valid(msg) {
-		return nil, false, &response{ID: null, Error: &core.RPCError{Code: CodeParseError, Message: "parse error: invalid JSON"}}
+	parseError := &response{ID: null, Error: &core.RPCError{Code: CodeParseError, Message: "parse error: invalid JSON"}}
+	if len(msg) == 0 {
+		return nil, false, parseError
 	}
 	if msg[0] != '[' {
+		// decodeRequest's Unmarshal validates the whole message; only a
+		// syntax error there is a parse error (see decodeRequest).
 		return []json.RawMessage{msg}, false, nil
 	}
-	json.Unmarshal(msg, &reqs)
+	if err := json.Unmarshal(msg, &reqs); err != nil {
+		return nil, true, parseError
+	}
 	if len(reqs) == 0 {
 		return nil, true, &response{ID: null, Error: &core.RPCError{Code: CodeInvalidRequest, Message: "invalid request: empty batch"}}
 	}
@@ -30,6 +36,10 @@ func decodeMessage(msg []byte) (reqs []json.RawMessage, batch bool, fail *respon
 // gets no response at all.
 func decodeRequest(raw json.RawMessage) (req request, fail *response, skip bool) {
 	if err := json.Unmarshal(raw, &req); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return req, &response{ID: null, Error: &core.RPCError{Code: CodeParseError, Message: "parse error: invalid JSON"}}, false
+		}
 		return req, &response{ID: null, Error: &core.RPCError{Code: CodeInvalidRequest, Message: "invalid request: not a request object"}}, false
 	}
 	id := req.ID

@@ -15,7 +15,8 @@ func TestDecode(t *testing.T) {
 	}{
 		{`{"jsonrpc":"2.0","id":1,"method":"m"}`, false, 0, false, 1},
 		{`  {"jsonrpc":"2.0","method":"m","params":[1]}  `, false, 0, false, 1},
-		{`{"jsonrpc":"2.0","id":1,"method":`, false, CodeParseError, false, 0},
+		{`{"jsonrpc":"2.0","id":1,"method":`, false, CodeParseError, false, 1}, // found by decodeRequest's one parse
+		{`[{"jsonrpc":"2.0"`, true, CodeParseError, false, 0},
 		{``, false, CodeParseError, false, 0},
 		{`[]`, true, CodeInvalidRequest, false, 0},
 		{`[1,{"jsonrpc":"2.0","id":2,"method":"m"}]`, true, CodeInvalidRequest, false, 2},

@@ -178,5 +178,5 @@ func (c *rpcConn) sendJSON(v any) {
 	if err != nil {
 		return
 	}
-	c.s.Send(outq.Item{Own: c.s.AppendFrame(nil, wsframe.OpText, b)})
+	c.s.Reply(outq.Item{Own: c.s.AppendFrame(nil, wsframe.OpText, b)})
 }
