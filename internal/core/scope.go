@@ -30,11 +30,21 @@ type Scope struct {
 var handshakeOnly = map[string]bool{
 	"Upgrade": true, "Connection": true, "Sec-Websocket-Key": true,
 	"Sec-Websocket-Version": true, "Sec-Websocket-Extensions": true,
+	"Sec-Websocket-Protocol": true, // kept as Scope.Protocol
 }
 
 // SetHeader keeps h's caller-relevant entries in compact form.
 func (s *Scope) SetHeader(h http.Header) {
+	n := 0
+	for k, vs := range h {
+		if !handshakeOnly[k] {
+			for _, v := range vs {
+				n += len(k) + len(v) + 4
+			}
+		}
+	}
 	var b strings.Builder
+	b.Grow(n) // exact: the block lives as long as the connection
 	for k, vs := range h {
 		if handshakeOnly[k] {
 			continue

@@ -50,7 +50,9 @@ func (c *rpcConn) subscribe(params json.RawMessage) (any, error) {
 	}
 	res := map[string]any{"topic": p.Topic}
 	if !topic.IsWildcard(p.Topic) {
-		pos := c.s.Core().Router().Position(p.Topic)
+		// Peek, not Position: an idle subscription must not create topic
+		// state. The zero position (nothing seen) resumes correctly.
+		pos, _ := c.s.Core().Router().Peek(p.Topic)
 		res["position"] = position{pos.Epoch, pos.Seq}
 	}
 	return res, nil

@@ -17,21 +17,42 @@ const maxIov = 1024
 // Conn is a registered connection. Its write side is safe for concurrent
 // use; reads happen only on the loop.
 type Conn struct {
-	fd            int
-	gen           uint32
-	loop          *loop
-	h             Handler
-	local, remote net.Addr
+	fd   int
+	gen  uint32
+	loop *loop
+	h    Handler
 
 	wmu        sync.Mutex // guards fd use by writers and the close
 	closed     bool
 	wantWrite  atomic.Bool // a write hit EAGAIN: report the next EPOLLOUT
 	readClosed atomic.Bool // stop delivering reads (closing handshake)
+	paused     atomic.Bool // leave input in the socket (backpressure)
+	closeReq   atomic.Bool // Close was called: a pause no longer holds the loop off
 }
 
-// LocalAddr and RemoteAddr are the addresses of the original net.Conn.
-func (c *Conn) LocalAddr() net.Addr  { return c.local }
-func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+// RemoteAddr asks the kernel for the peer's address. It is not kept:
+// callers that need it (logs, identity) already hold it as a string, and
+// two net.Addr values cost an idle connection more than its socket does.
+func (c *Conn) RemoteAddr() net.Addr {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return nil
+	}
+	sa, err := unix.Getpeername(c.fd)
+	if err != nil {
+		return nil
+	}
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
+	case *unix.SockaddrUnix:
+		return &net.UnixAddr{Name: a.Name, Net: "unix"}
+	}
+	return nil
+}
 
 var iovPool = sync.Pool{New: func() any { s := make([]unix.Iovec, 0, 64); return &s }}
 

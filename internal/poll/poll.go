@@ -84,7 +84,7 @@ func (p *Poller) Add(c net.Conn, h Handler, setup func(*Conn)) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn := &Conn{fd: fd, h: h, local: c.LocalAddr(), remote: c.RemoteAddr()}
+	conn := &Conn{fd: fd, h: h}
 	c.Close() // the duplicate keeps the socket open
 	if setup != nil {
 		setup(conn)

@@ -101,6 +101,9 @@ func TestEchoAndPeerClose(t *testing.T) {
 	if _, err := io.ReadFull(client, buf); err != nil || !bytes.Equal(buf, msg) {
 		t.Fatalf("echo = %q, %v", buf, err)
 	}
+	if got := c.RemoteAddr().String(); got != client.LocalAddr().String() {
+		t.Fatalf("RemoteAddr = %s, want %s", got, client.LocalAddr())
+	}
 	client.Close()
 	if err := wait(t, rec.closed); err != nil {
 		t.Fatalf("peer close reported %v, want nil (EOF)", err)

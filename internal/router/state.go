@@ -95,3 +95,22 @@ func (r *Router) Position(name string) message.Position {
 	st.mu.Unlock()
 	return p
 }
+
+// Peek returns topic's current position without creating its state: ok
+// is false for a topic with no live state (nothing published, or evicted),
+// whose position is the zero Position. Resuming from the zero Position
+// replays whatever the current epoch holds, so a client may keep it as
+// its starting point; Peek costs an idle subscriber no state per topic.
+func (r *Router) Peek(name string) (message.Position, bool) {
+	v, ok := r.topics.Load(name)
+	if !ok {
+		return message.Position{}, false
+	}
+	st := v.(*topicState)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.dead || !st.ready {
+		return message.Position{}, false
+	}
+	return message.Position{Epoch: st.epoch, Seq: st.seq}, true
+}

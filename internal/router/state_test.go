@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"regexp"
 	"testing"
 
@@ -81,5 +82,24 @@ func TestStateContinuesFromHistory(t *testing.T) {
 	_ = r.Subscribe(s, "kept", map[string]message.Position{"kept": {Epoch: "before", Seq: 2}}, s.replay)
 	if got := s.seqs(); len(got) != 2 || got[0] != 3 || got[1] != 4 || len(s.gaps) != 0 {
 		t.Fatalf("replay %v gaps %+v", got, s.gaps)
+	}
+}
+
+func TestPeekDoesNotCreateState(t *testing.T) {
+	r := New(Options{HistorySize: 4})
+	defer r.Close()
+	if p, ok := r.Peek("a/b"); ok || !p.IsZero() {
+		t.Fatalf("Peek of an unknown topic = %v, %v", p, ok)
+	}
+	if r.Stats().Topics != 0 {
+		t.Fatalf("Peek created state: %d topics", r.Stats().Topics)
+	}
+	m := &message.Message{Topic: "a/b"}
+	if err := r.Publish(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	p, ok := r.Peek("a/b")
+	if !ok || p.Seq != 1 || p.Epoch != m.Epoch {
+		t.Fatalf("Peek after publish = %v, %v; want seq 1 epoch %s", p, ok, m.Epoch)
 	}
 }
