@@ -83,7 +83,7 @@ type parser struct {
 	remaining int    // payload bytes of the current frame not yet read
 
 	hdr  [MaxHeaderLen]byte
-	ctl  [MaxControlPayload]byte
+	ctl  *[MaxControlPayload]byte // only while a control frame spans reads: idle parsers stay small
 	key  [4]byte
 	utf8 utf8Stream
 
@@ -102,7 +102,7 @@ func (s *parser) buffered() int { return int(s.hdrN) + int(s.ctlN) + len(s.buf) 
 
 func (s *parser) fail(err error) error {
 	s.err = err
-	s.buf = nil
+	s.buf, s.ctl = nil, nil
 	s.hdrN, s.ctlN = 0, 0
 	return err
 }
@@ -253,6 +253,9 @@ func (s *parser) readControl(p []byte, fn func(byte, []byte) error) ([]byte, err
 		payload, p = p[:s.remaining], p[s.remaining:]
 		s.unmask(payload)
 	} else {
+		if s.ctl == nil {
+			s.ctl = new([MaxControlPayload]byte)
+		}
 		dst := s.ctl[s.ctlN : int(s.ctlN)+s.remaining]
 		k := copy(dst, p)
 		s.unmask(dst[:k])
@@ -264,7 +267,7 @@ func (s *parser) readControl(p []byte, fn func(byte, []byte) error) ([]byte, err
 		}
 		payload = s.ctl[:s.ctlN]
 	}
-	s.remaining, s.ctlN, s.inPayload = 0, 0, false
+	s.remaining, s.ctlN, s.inPayload, s.ctl = 0, 0, false, nil
 	if s.op == OpClose {
 		if err := checkClosePayload(payload); err != nil {
 			return p, err
