@@ -4,7 +4,11 @@
 // When the queue is full the connection's slow-consumer policy decides.
 package outq
 
-import "errors"
+import (
+	"errors"
+	"math/bits"
+	"sync"
+)
 
 // Policy is what happens when a subscriber cannot keep up.
 type Policy uint8
@@ -73,6 +77,7 @@ type Limits struct {
 // An empty queue holds no buffer.
 type Queue struct {
 	lim   Limits
+	box   *ring  // owns items, for recycling
 	items []Item // ring
 	head  int
 	n     int
@@ -162,12 +167,49 @@ func (q *Queue) dropOldest() bool {
 }
 
 func (q *Queue) grow() {
-	size := max(4, 2*len(q.items))
-	items := make([]Item, size)
+	size := max(minRing, 2*len(q.items))
+	box := getRing(size)
 	for i := range q.n {
-		items[i] = q.items[(q.head+i)%len(q.items)]
+		box.items[i] = q.items[(q.head+i)%len(q.items)]
 	}
-	q.items, q.head = items, 0
+	putRing(q.box)
+	q.box, q.items, q.head = box, box.items, 0
+}
+
+// Rings are recycled through pools, one per power-of-two size, so an
+// empty queue can give its buffer back (idle connections hold none)
+// without a busy one allocating a new ring after every flush. A ring
+// travels in a box so that pooling it allocates nothing.
+const (
+	minRing   = 4
+	ringPools = 9 // 4 .. 1024 items
+)
+
+type ring struct{ items []Item }
+
+var rings [ringPools]sync.Pool
+
+func ringClass(size int) int { return bits.Len(uint(size)) - bits.Len(minRing) }
+
+func getRing(size int) *ring {
+	if c := ringClass(size); c < ringPools && size == minRing<<c {
+		if r, ok := rings[c].Get().(*ring); ok {
+			return r
+		}
+	}
+	return &ring{items: make([]Item, size)}
+}
+
+func putRing(r *ring) {
+	if r == nil {
+		return
+	}
+	c := ringClass(len(r.items))
+	if c < 0 || c >= ringPools || len(r.items) != minRing<<c {
+		return
+	}
+	clear(r.items) // drop references to frames already written
+	rings[c].Put(r)
 }
 
 // Drain appends every queued frame's buffers to bufs, in order, empties the
@@ -183,9 +225,13 @@ func (q *Queue) Drain(bufs [][]byte) [][]byte {
 			bufs = append(bufs, it.Shared)
 		}
 	}
-	q.items, q.head, q.n, q.bytes = nil, 0, 0, 0
+	putRing(q.box)
+	q.box, q.items, q.head, q.n, q.bytes = nil, nil, 0, 0, 0
 	return bufs
 }
 
 // Reset discards everything.
-func (q *Queue) Reset() { q.items, q.head, q.n, q.bytes = nil, 0, 0, 0 }
+func (q *Queue) Reset() {
+	putRing(q.box)
+	q.box, q.items, q.head, q.n, q.bytes = nil, nil, 0, 0, 0
+}

@@ -128,3 +128,29 @@ func BenchmarkPushDrain(b *testing.B) {
 		bufs = q.Drain(bufs[:0])
 	}
 }
+
+func TestRingsAreRecycledNotShared(t *testing.T) {
+	q1, q2 := New(Limits{}), New(Limits{})
+	for i := range 20 {
+		q1.Push(pub("", fmt.Sprint(i)), 0)
+	}
+	q1.Drain(nil) // its ring goes back to a pool, cleared
+	for i := range 20 {
+		q2.Push(pub("", fmt.Sprint(100+i)), 0)
+	}
+	q1.Push(pub("", "x"), 0)
+	if got := drained(&q2); len(got) != 20 || got[0] != "100" || got[19] != "119" {
+		t.Fatalf("q2 = %v", got)
+	}
+	if got := drained(&q1); len(got) != 1 || got[0] != "x" {
+		t.Fatalf("q1 = %v", got)
+	}
+}
+
+func TestRingClass(t *testing.T) {
+	for size, want := range map[int]int{4: 0, 8: 1, 16: 2, 1024: 8, 2048: 9} {
+		if got := ringClass(size); got != want {
+			t.Errorf("ringClass(%d) = %d, want %d", size, got, want)
+		}
+	}
+}
