@@ -490,3 +490,22 @@ func TestPermessageDeflate(t *testing.T) {
 		conn.CloseNow()
 	}
 }
+
+func TestPublishThenHangUpIsNotLost(t *testing.T) {
+	_, base := start(t, herald.Options{})
+	sub := newRPC(t, base)
+	sub.call(1, "subscribe", map[string]any{"topic": "last/words"})
+	const n = 50
+	for i := range n {
+		c := rawDial(t, base, "herald.v1")
+		c.frame(wsframe.OpText, true, []byte(fmt.Sprintf(`{"jsonrpc":"2.0","method":"publish","params":{"topic":"last/words","data":%d}}`, i)))
+		c.Close() // no close frame, no waiting: the publish is already sent
+	}
+	got := map[float64]bool{}
+	for range n {
+		got[sub.note()["params"].(map[string]any)["data"].(float64)] = true
+	}
+	if len(got) != n {
+		t.Fatalf("received %d distinct publications of %d", len(got), n)
+	}
+}

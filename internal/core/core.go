@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"sync"
@@ -55,6 +56,7 @@ type ConnectInfo struct {
 	Transport  string
 	Login      string // STOMP login / MQTT username, when the protocol has one
 	Passcode   string
+	Path       string // the handshake's URL path (WebSocket), e.g. a gateway route
 }
 
 // Hooks connect the core to the application. Nil hooks allow everything
@@ -210,6 +212,24 @@ func (c *Core) RegisterRaw(name string, a Adapter) { c.raw[name] = a }
 func (c *Core) RawAdapter(name string) (Adapter, bool) {
 	a, ok := c.raw[name]
 	return a, ok
+}
+
+// Attach registers conn, a connection the application opened (a TCP
+// gateway's backend), with the core's event loop, which then owns it and
+// reports its events to h; setup runs before the first event can arrive
+// (see poll.Poller.Add). It fails with poll.ErrNotPollable for a
+// connection epoll cannot serve (TLS), which the caller serves itself,
+// and with ErrClosed after Shutdown; conn is left open on failure only in
+// those two cases.
+func (c *Core) Attach(conn net.Conn, h poll.Handler, setup func(*poll.Conn)) (*poll.Conn, error) {
+	if !poll.Pollable(conn) {
+		return nil, poll.ErrNotPollable
+	}
+	p, err := c.pollerOrErr()
+	if err != nil {
+		return nil, err
+	}
+	return p.Add(conn, h, setup)
 }
 
 // Sessions reports the number of live sessions.

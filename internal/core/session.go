@@ -24,6 +24,25 @@ type Protocol interface {
 	OnClose()
 }
 
+// Drainer is implemented by protocols that pace a producer by the
+// session's backlog (a TCP gateway pauses its backend while the client
+// is slow): OnDrained is called by the flush, off the I/O loop, each time
+// everything queued has been written. It must not block.
+type Drainer interface {
+	OnDrained()
+}
+
+// PeerCloser is implemented by protocols that finish their own output
+// after the client's WebSocket close frame (a TCP gateway half-closes its
+// backend and relays the rest). OnPeerClose runs on the I/O loop; by
+// returning true the protocol takes over: the session stays open for
+// sending, ignores further input and the protocol calls CloseWith when
+// done. Returning false answers the close at once, as without the
+// interface.
+type PeerCloser interface {
+	OnPeerClose(code uint16) bool
+}
+
 // Session states.
 const (
 	stateOpen int32 = iota
@@ -48,9 +67,12 @@ type Session struct {
 	ws      bool
 	deflate bool
 
-	state    atomic.Int32
-	lastRead atomic.Int64 // coarse unix seconds of the last inbound bytes
-	lastPing int64        // touched only by the sweeper
+	state      atomic.Int32
+	lastRead   atomic.Int64 // coarse unix seconds of the last inbound bytes
+	lastPing   int64        // touched only by the sweeper
+	paused     atomic.Bool  // PauseReads in effect
+	peerClosed atomic.Bool  // the client's close frame went to a PeerCloser
+	drainer    Drainer      // the protocol, if it is one; set by bind
 
 	qmu          sync.Mutex
 	q            outq.Queue
@@ -64,6 +86,7 @@ type Session struct {
 
 	mu     sync.Mutex // guards subs and the lazily created context
 	subs   []string
+	ended  bool // end ran: the context is cancelled
 	ctx    context.Context
 	cancel context.CancelFunc
 	timer  *time.Timer // close-handshake deadline
@@ -88,17 +111,43 @@ func (s *Session) Mailbox() *sched.Serial { return s.box }
 // Open reports whether the session still accepts outbound frames.
 func (s *Session) Open() bool { return s.state.Load() == stateOpen }
 
-// Context is cancelled when the session ends and carries its Scope.
+// Context carries the session's Scope. It is cancelled when the session
+// has ended: after the connection closed and the work the client had
+// already sent has run.
 func (s *Session) Context() context.Context {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ctx == nil {
 		s.ctx, s.cancel = context.WithCancel(WithScope(s.core.ctx, &s.Scope))
-		if s.state.Load() == stateClosed {
+		if s.ended {
 			s.cancel()
 		}
 	}
 	return s.ctx
+}
+
+// PauseReads stops reading from the client until ResumeReads:
+// backpressure for a protocol whose own consumer is slow (a TCP gateway's
+// backend). Input waits in the kernel, whose receive window slows the
+// client down; the idle timeout does not apply meanwhile. Callers
+// serialize their PauseReads and ResumeReads calls.
+func (s *Session) PauseReads() {
+	s.paused.Store(true)
+	s.tr.pauseReads()
+}
+
+// ResumeReads undoes PauseReads.
+func (s *Session) ResumeReads() {
+	s.paused.Store(false)
+	s.tr.resumeReads()
+}
+
+// Backlog reports what waits to be written: frames queued, and bytes
+// queued plus the unwritten rest of a short write.
+func (s *Session) Backlog() (frames, bytes int) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	return s.q.Len(), s.q.Bytes() + s.inflightN
 }
 
 // Send queues a frame for writing. It reports false when the session is
@@ -189,6 +238,8 @@ func (s *Session) Run() {
 			s.qmu.Unlock()
 			if fin {
 				s.halfClose()
+			} else if s.drainer != nil {
+				s.drainer.OnDrained()
 			}
 			return
 		}
@@ -337,16 +388,7 @@ func (s *Session) OnClose(err error) {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
-	subs := s.subs
-	s.subs = nil
-	if s.cancel != nil {
-		s.cancel()
-	}
 	s.mu.Unlock()
-	for _, f := range subs {
-		s.core.router.Unsubscribe(s, f)
-	}
-	s.box.Close()
 	s.qmu.Lock()
 	s.q.Reset()
 	s.inflight = nil
@@ -354,6 +396,27 @@ func (s *Session) OnClose(err error) {
 		close(s.wake) // under qmu: scheduleLocked sees stateClosed first
 	}
 	s.qmu.Unlock()
+	// What the client sent before it went away still runs (an MQTT
+	// PUBLISH followed by a close, a JSON publish notification): only
+	// then does the session end. Nothing more is delivered meanwhile.
+	s.box.Drain(s.end)
+}
+
+// end is a closed session's last step, after its pending work: cancel its
+// context, drop its subscriptions (including any that pending work made),
+// let the protocol clean up, leave the registry.
+func (s *Session) end() {
+	s.mu.Lock()
+	subs := s.subs
+	s.subs = nil
+	s.ended = true
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.mu.Unlock()
+	for _, f := range subs {
+		s.core.router.Unsubscribe(s, f)
+	}
 	s.proto.OnClose()
 	s.core.remove(s)
 }

@@ -41,8 +41,8 @@ func (s *Session) Subscribe(ctx context.Context, filter string, since map[string
 		return err
 	}
 	s.mu.Lock()
-	if s.state.Load() == stateClosed {
-		// OnClose already took its snapshot: undo here.
+	if s.ended {
+		// end already took its snapshot: undo here.
 		s.mu.Unlock()
 		s.core.router.Unsubscribe(s, filter)
 		return ErrClosed

@@ -39,7 +39,12 @@ func (c *Core) sweep() {
 				if tk, ok := s.proto.(Ticker); ok {
 					tick = append(tick, tk)
 				}
-				if !s.ws {
+				if !s.ws || s.paused.Load() || s.peerClosed.Load() || s.virtual() {
+					// Paused: we chose not to read, so silence means
+					// nothing. Peer closed: no more input is due. The
+					// protocol keeps its own timeouts for both. Virtual
+					// (HTTP-emulated) sessions expire by their owner's
+					// rule: no request for a while.
 					continue
 				}
 				quiet := sec - s.lastRead.Load()

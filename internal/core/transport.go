@@ -19,18 +19,55 @@ type transport interface {
 	Close() error
 	RemoteAddr() net.Addr
 	blocking() bool
+	// pauseReads and resumeReads stop and restart reading from the peer
+	// (Session.PauseReads).
+	pauseReads()
+	resumeReads()
 }
 
 type polled struct{ *poll.Conn }
 
 func (polled) blocking() bool { return false }
+func (p polled) pauseReads()  { p.PauseReads() }
+func (p polled) resumeReads() { p.ResumeReads() }
 
 // streamConn serves a net.Conn with goroutines. Its reader calls the
 // session's OnRead/OnClose exactly like the poller does.
 type streamConn struct {
 	c       net.Conn
 	timeout time.Duration
-	once    sync.Once
+
+	pmu    sync.Mutex
+	paused bool
+	closed bool
+	resume chan struct{} // made by pauseReads, closed by resumeReads
+}
+
+func (s *streamConn) pauseReads() {
+	s.pmu.Lock()
+	if !s.paused && !s.closed {
+		s.paused, s.resume = true, make(chan struct{})
+	}
+	s.pmu.Unlock()
+}
+
+func (s *streamConn) resumeReads() {
+	s.pmu.Lock()
+	if s.paused {
+		s.paused = false
+		close(s.resume)
+	}
+	s.pmu.Unlock()
+}
+
+// gate holds the reader while reads are paused.
+func (s *streamConn) gate() {
+	s.pmu.Lock()
+	ch, paused := s.resume, s.paused
+	s.pmu.Unlock()
+	if paused {
+		<-ch
+	}
 }
 
 func (s *streamConn) Writev(bufs [][]byte) (int, error) {
@@ -49,7 +86,15 @@ func (s *streamConn) CloseWrite() error {
 	return nil
 }
 
-func (s *streamConn) Close() error         { return s.c.Close() }
+// Close also releases a paused reader, which then sees the closed
+// connection.
+func (s *streamConn) Close() error {
+	s.pmu.Lock()
+	s.closed = true
+	s.pmu.Unlock()
+	s.resumeReads()
+	return s.c.Close()
+}
 func (s *streamConn) RemoteAddr() net.Addr { return s.c.RemoteAddr() }
 func (s *streamConn) blocking() bool       { return true }
 
@@ -62,6 +107,7 @@ func (s *streamConn) serve(h interface {
 }) {
 	buf := make([]byte, 16<<10)
 	for {
+		s.gate()
 		n, err := s.c.Read(buf)
 		if n > 0 {
 			h.OnRead(buf[:n])

@@ -18,14 +18,7 @@ import (
 // ServeWebSocket upgrades r to a WebSocket session. Every refusal happens
 // before the upgrade, as an HTTP status with a plain-text reason.
 func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
-	if err := wsframe.CheckRequest(r); err != nil {
-		c.m.rejected.Inc()
-		if errors.Is(err, wsframe.ErrBadVersion) {
-			w.Header().Set("Sec-WebSocket-Version", "13")
-			http.Error(w, err.Error(), http.StatusUpgradeRequired)
-			return
-		}
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	if !c.CheckHandshake(w, r) {
 		return
 	}
 	if !OriginAllowed(r, c.cfg.AllowedOrigins) {
@@ -39,16 +32,11 @@ func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "none of the offered subprotocols is supported; supported: "+strings.Join(c.protocolNames(), ", "), http.StatusBadRequest)
 		return
 	}
-	scope := Scope{
-		SessionID:  newID(),
-		RemoteAddr: r.RemoteAddr,
-		Protocol:   proto,
-		Transport:  "websocket",
+	protocol := proto
+	if protocol == "" {
+		protocol = "text"
 	}
-	if scope.Protocol == "" {
-		scope.Protocol = "text"
-	}
-	id, err := c.connect(r.Context(), &ConnectInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Protocol: scope.Protocol, Transport: "websocket"})
+	id, err := c.connect(r.Context(), &ConnectInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Protocol: protocol, Transport: "websocket", Path: r.URL.Path})
 	if err != nil {
 		c.m.rejected.Inc()
 		status := http.StatusForbidden
@@ -58,22 +46,67 @@ func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), status)
 		return
 	}
-	scope.Identity = id
+	c.Upgrade(w, r, Accept{Subprotocol: proto, Protocol: protocol, Adapter: a, Identity: id, Compression: c.cfg.Compression})
+}
+
+// CheckHandshake validates r as a WebSocket opening handshake; when it is
+// not one it answers 400 (426 for a wrong version) and returns false.
+func (c *Core) CheckHandshake(w http.ResponseWriter, r *http.Request) bool {
+	err := wsframe.CheckRequest(r)
+	if err == nil {
+		return true
+	}
+	c.m.rejected.Inc()
+	if errors.Is(err, wsframe.ErrBadVersion) {
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		http.Error(w, err.Error(), http.StatusUpgradeRequired)
+		return false
+	}
+	http.Error(w, err.Error(), http.StatusBadRequest)
+	return false
+}
+
+// Rejected counts a handshake an endpoint built on Upgrade refused.
+func (c *Core) Rejected() { c.m.rejected.Inc() }
+
+// Accept says how Upgrade serves a handshake.
+type Accept struct {
+	Subprotocol string // echoed in Sec-WebSocket-Protocol; "" for none
+	Protocol    string // the session's Scope.Protocol
+	Adapter     Adapter
+	Identity    Identity
+	Compression bool // accept a permessage-deflate offer
+	MaxMessage  int  // inbound message limit; 0 means the core's
+}
+
+// Upgrade completes the handshake of r, which the caller has vetted
+// (CheckHandshake, origin, authentication, admission), and serves the
+// connection as a session of a.Adapter. It fails, having answered with an
+// HTTP error when it still could, if the connection cannot be taken over.
+func (c *Core) Upgrade(w http.ResponseWriter, r *http.Request, a Accept) error {
+	scope := Scope{
+		SessionID:  newID(),
+		RemoteAddr: r.RemoteAddr,
+		Protocol:   a.Protocol,
+		Transport:  "websocket",
+		Identity:   a.Identity,
+	}
 	scope.SetHeader(r.Header)
+	proto := a.Subprotocol
 
 	ext, deflate := "", false
-	if c.cfg.Compression {
+	if a.Compression {
 		ext, deflate = wsframe.NegotiateDeflate(r.Header.Values("Sec-WebSocket-Extensions"))
 	}
 	hj, ok := w.(http.Hijacker)
 	if !ok {
 		http.Error(w, "websocket: connection cannot be taken over (HTTP/2?)", http.StatusHTTPVersionNotSupported)
-		return
+		return errors.New("herald: connection cannot be hijacked")
 	}
 	conn, brw, err := hj.Hijack()
 	if err != nil {
 		c.log.Warn("hijack failed", "err", err)
-		return
+		return err
 	}
 	var resp strings.Builder
 	resp.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
@@ -87,10 +120,14 @@ func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 	resp.WriteString("\r\n\r\n")
 	if _, err := conn.Write([]byte(resp.String())); err != nil {
 		conn.Close()
-		return
+		return err
 	}
-	s := c.newSession(scope, a, true, deflate)
+	s := c.newSession(scope, a.Adapter, true, deflate)
+	if a.MaxMessage > 0 {
+		s.in.(*wsInbound).r.MaxMessage = a.MaxMessage
+	}
 	c.attach(s, conn, brw.Reader)
+	return nil
 }
 
 // ServeConn runs a raw byte-stream session (STOMP or MQTT over TCP) of
@@ -123,7 +160,11 @@ func (c *Core) newSession(scope Scope, a Adapter, ws, deflate bool) *Session {
 // all before the first event can arrive.
 func (s *Session) bind(tr transport, early []byte) {
 	s.tr = tr
+	// Work Open pushes (joining a room) must see s.proto set.
+	s.box.Hold()
 	s.proto = s.adapter.Open(s)
+	s.drainer, _ = s.proto.(Drainer)
+	s.box.Release()
 	if len(early) > 0 {
 		s.OnRead(early)
 	}

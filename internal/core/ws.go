@@ -56,10 +56,13 @@ func (w *wsInbound) onFrame(op byte, payload []byte) error {
 		if code == wsframe.CloseNoStatus {
 			code = CloseNormal
 		}
+		if pc, ok := s.proto.(PeerCloser); ok && !s.peerClosed.Swap(true) && pc.OnPeerClose(code) {
+			return nil // the protocol closes when its output is done
+		}
 		s.CloseWith(code, "")
 		return nil
 	}
-	if !s.Open() {
+	if !s.Open() || s.peerClosed.Load() {
 		return nil // closing: the peer's late data is discarded
 	}
 	s.core.m.msgsIn.Inc()

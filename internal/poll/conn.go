@@ -135,13 +135,48 @@ func (c *Conn) CloseWrite() error {
 // handshake waits for the peer).
 func (c *Conn) StopReading() { c.readClosed.Store(true) }
 
+// PauseReads makes the loop leave input in the socket, so the kernel's
+// receive window pushes back on the peer, until ResumeReads. It is for
+// backpressure: whoever consumes the input is slow (a gateway's other
+// side). Bytes of the read in progress are still delivered. Safe from any
+// goroutine.
+func (c *Conn) PauseReads() { c.paused.Store(true) }
+
+// ResumeReads undoes PauseReads. The connection is re-armed with
+// EPOLL_CTL_MOD, which reports it again if input is waiting: being
+// edge-triggered, the loop would otherwise never hear of the bytes that
+// arrived while it was paused. Safe from any goroutine.
+func (c *Conn) ResumeReads() {
+	if !c.paused.Swap(false) {
+		return
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed {
+		return
+	}
+	// Before registration this fails with ENOENT, harmlessly: EPOLL_CTL_ADD
+	// reports input that is already waiting.
+	c.loop.rearm(c)
+}
+
+// ReadsPaused reports whether PauseReads is in effect.
+func (c *Conn) ReadsPaused() bool { return c.paused.Load() }
+
 // Close shuts the socket down; the loop then closes the descriptor and
 // calls OnClose. Safe to call more than once and from any goroutine.
 func (c *Conn) Close() error {
+	c.closeReq.Store(true)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closed {
 		return nil
 	}
-	return unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	err := unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	if c.paused.Load() {
+		// The hang-up must reach the loop even if a paused read consumed
+		// the last edge.
+		c.loop.rearm(c)
+	}
+	return err
 }

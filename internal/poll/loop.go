@@ -40,20 +40,39 @@ func newLoop() (*loop, error) {
 	return &loop{epfd: epfd, wakefd: wfd, conns: make(map[int]*Conn), buf: make([]byte, readBufSize)}, nil
 }
 
-func (l *loop) add(c *Conn) error {
+// assign gives c its loop and generation; Poller.Add calls it before the
+// setup function runs, so that ResumeReads may be called from then on.
+func (l *loop) assign(c *Conn) {
 	l.mu.Lock()
 	l.gen++
 	c.gen = l.gen
 	c.loop = l
-	l.conns[c.fd] = c
 	l.mu.Unlock()
-	// Pad carries a generation so an event for a descriptor that was
-	// closed and reused within one epoll batch is recognised as stale.
-	ev := unix.EpollEvent{
+}
+
+// events is the registration of every connection. Pad carries a
+// generation so an event for a descriptor that was closed and reused
+// within one epoll batch is recognised as stale.
+func events(c *Conn) unix.EpollEvent {
+	return unix.EpollEvent{
 		Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET,
 		Fd:     int32(c.fd),
 		Pad:    int32(c.gen),
 	}
+}
+
+// rearm re-registers c so that readiness is reported again; the caller
+// holds c.wmu and has checked c.closed, so the descriptor is c's.
+func (l *loop) rearm(c *Conn) {
+	ev := events(c)
+	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_MOD, c.fd, &ev)
+}
+
+func (l *loop) add(c *Conn) error {
+	l.mu.Lock()
+	l.conns[c.fd] = c
+	l.mu.Unlock()
+	ev := events(c)
 	if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
 		l.mu.Lock()
 		delete(l.conns, c.fd)
@@ -113,8 +132,13 @@ func (l *loop) run() {
 
 func (l *loop) handle(c *Conn, ev uint32) {
 	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		// Edge-triggered: read until the socket is empty.
+		// Edge-triggered: read until the socket is empty, or until the
+		// reads are paused (ResumeReads re-arms the connection). A Close
+		// overrides a pause so that the hang-up is seen.
 		for {
+			if c.paused.Load() && !c.closeReq.Load() {
+				break
+			}
 			n, err := unix.Read(c.fd, l.buf)
 			if n > 0 {
 				if !c.readClosed.Load() {

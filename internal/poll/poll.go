@@ -11,6 +11,10 @@
 //     descriptor that was closed and reused;
 //   - Close from any goroutine only shuts the socket down; the resulting
 //     hang-up event makes the loop finish the close.
+//   - PauseReads only sets a flag the loop checks before each read;
+//     ResumeReads re-arms the descriptor (EPOLL_CTL_MOD) under the write
+//     lock after checking it is not closed, so it never touches a reused
+//     descriptor either.
 package poll
 
 import (
@@ -86,10 +90,11 @@ func (p *Poller) Add(c net.Conn, h Handler, setup func(*Conn)) (*Conn, error) {
 	}
 	conn := &Conn{fd: fd, h: h}
 	c.Close() // the duplicate keeps the socket open
+	l := p.loops[int(p.next.Add(1))%len(p.loops)]
+	l.assign(conn)
 	if setup != nil {
 		setup(conn)
 	}
-	l := p.loops[int(p.next.Add(1))%len(p.loops)]
 	if err := l.add(conn); err != nil {
 		unix.Close(fd)
 		return nil, err

@@ -111,3 +111,34 @@ func BenchmarkSerialPush(b *testing.B) {
 	}
 	wg.Wait()
 }
+
+func TestDrainRunsPendingThenLast(t *testing.T) {
+	p := NewPool(1)
+	defer p.Close()
+	block := make(chan struct{})
+	s := p.NewSerial(4)
+	var order []int
+	done := make(chan struct{})
+	s.Push(func() { <-block; order = append(order, 1) })
+	s.Push(func() { order = append(order, 2) })
+	s.Drain(func() { order = append(order, 3); close(done) })
+	if s.Push(func() { order = append(order, 4) }) {
+		t.Fatal("push accepted after Drain")
+	}
+	close(block)
+	<-done
+	if len(order) != 3 || order[0] != 1 || order[1] != 2 || order[2] != 3 {
+		t.Fatalf("order = %v, want [1 2 3]", order)
+	}
+}
+
+func TestDrainOnClosedPoolRunsOnCaller(t *testing.T) {
+	p := NewPool(1)
+	s := p.NewSerial(4)
+	p.Close()
+	ran := false
+	s.Drain(func() { ran = true })
+	if !ran {
+		t.Fatal("last did not run")
+	}
+}

@@ -14,6 +14,7 @@ type Serial struct {
 	mu      sync.Mutex
 	fns     []func()
 	running bool
+	held    bool // Hold: functions wait for Release
 	closed  bool
 }
 
@@ -47,11 +48,71 @@ func (s *Serial) Push(fn func()) bool {
 	return true
 }
 
+// Hold keeps the functions pushed from now on from running until
+// Release, so that an owner still being set up (a session whose protocol
+// is being opened) can push work that must see it complete. It does
+// nothing on a mailbox that is already running.
+func (s *Serial) Hold() {
+	s.mu.Lock()
+	if !s.running {
+		s.running, s.held = true, true
+	}
+	s.mu.Unlock()
+}
+
+// Release ends a Hold: what was pushed meanwhile starts running.
+func (s *Serial) Release() {
+	s.mu.Lock()
+	if !s.held {
+		s.mu.Unlock()
+		return
+	}
+	s.held = false
+	if len(s.fns) == 0 {
+		s.running = false
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	if !s.pool.Submit(s) {
+		s.mu.Lock()
+		s.running = false
+		s.fns = nil
+		s.mu.Unlock()
+	}
+}
+
 // Len reports the number of functions waiting.
 func (s *Serial) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.fns)
+}
+
+// Drain refuses further pushes but lets the pending functions run, then
+// runs last (beyond the limit: it is the owner's final step). When the
+// pool is already closed, last runs on the caller.
+func (s *Serial) Drain(last func()) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		last()
+		return
+	}
+	s.closed = true
+	s.fns = append(s.fns, last)
+	start := !s.running
+	s.running = true
+	s.mu.Unlock()
+	if start && !s.pool.Submit(s) {
+		s.mu.Lock()
+		fns := s.fns
+		s.fns, s.running = nil, false
+		s.mu.Unlock()
+		for _, fn := range fns {
+			fn()
+		}
+	}
 }
 
 // Close drops what is pending and refuses further pushes. A function that
