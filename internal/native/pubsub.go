@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/heraldhq/herald/internal/message"
 	"github.com/heraldhq/herald/internal/outq"
+	resume "github.com/heraldhq/herald/internal/position"
 	"github.com/heraldhq/herald/internal/router"
 	"github.com/heraldhq/herald/internal/topic"
 	"github.com/heraldhq/herald/internal/wsframe"
@@ -61,6 +61,17 @@ func (c *rpcConn) subscribe(params json.RawMessage) (any, error) {
 func parseSince(filter string, raw json.RawMessage) (map[string]message.Position, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil, nil
+	}
+	if raw[0] == '"' {
+		// A resume token: positions on any number of topics, the same
+		// string SSE uses as its event id (internal/position).
+		var tok string
+		json.Unmarshal(raw, &tok)
+		pos, err := resume.Decode(tok)
+		if err != nil {
+			return nil, invalid("since: %v", err)
+		}
+		return pos, nil
 	}
 	var one struct {
 		Epoch *string `json:"epoch"`
@@ -129,7 +140,7 @@ func (c *rpcConn) publish(params json.RawMessage) (any, error) {
 		return nil, invalid("%v", err)
 	}
 	m := &message.Message{Topic: p.Topic}
-	if err := decodeData(m, p.Data, p.Encoding); err != nil {
+	if err := DecodeData(m, p.Data, p.Encoding); err != nil {
 		return nil, err
 	}
 	for k, v := range p.Headers {
@@ -141,10 +152,14 @@ func (c *rpcConn) publish(params json.RawMessage) (any, error) {
 	return position{m.Epoch, m.Seq}, nil
 }
 
-// decodeData maps a JSON value to message bytes so every protocol sees
+// ErrBadBase64 reports data declared base64 that is not.
+var ErrBadBase64 = errors.New("data is not valid base64")
+
+// DecodeData maps a JSON value to message bytes so every protocol sees
 // the same payload: a JSON string becomes its text, base64 becomes its
-// bytes, anything else stays JSON.
-func decodeData(m *message.Message, data json.RawMessage, encoding string) error {
+// bytes, anything else stays JSON. The publish method and the HTTP
+// publish API (internal/pubapi) share it.
+func DecodeData(m *message.Message, data json.RawMessage, encoding string) error {
 	switch {
 	case len(data) == 0:
 		m.ContentType = "application/json"
@@ -155,7 +170,7 @@ func decodeData(m *message.Message, data json.RawMessage, encoding string) error
 		if encoding == "base64" {
 			b, err := base64.StdEncoding.DecodeString(s)
 			if err != nil {
-				return invalid("data is not valid base64")
+				return fmt.Errorf("%w: %w", errInvalidParams, ErrBadBase64)
 			}
 			m.ContentType = "application/octet-stream"
 			m.Data = b
@@ -191,28 +206,9 @@ const compressMin = 512
 
 func notificationJSON(m *message.Message) []byte {
 	b := make([]byte, 0, 96+len(m.Topic)+len(m.Data))
-	b = append(b, `{"jsonrpc":"2.0","method":"message","params":{"topic":`...)
-	b = strconv.AppendQuote(b, m.Topic)
-	b = append(b, `,"seq":`...)
-	b = strconv.AppendUint(b, m.Seq, 10)
-	b = append(b, `,"epoch":`...)
-	b = strconv.AppendQuote(b, m.Epoch)
-	b = appendData(b, m)
-	if len(m.Headers) > 0 {
-		b = append(b, `,"headers":{`...)
-		for i, h := range m.Headers {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			k, _ := json.Marshal(h.Key)
-			v, _ := json.Marshal(h.Value)
-			b = append(b, k...)
-			b = append(b, ':')
-			b = append(b, v...)
-		}
-		b = append(b, '}')
-	}
-	return append(b, "}}"...)
+	b = append(b, `{"jsonrpc":"2.0","method":"message","params":`...)
+	b = AppendMessageParams(b, m)
+	return append(b, '}')
 }
 
 func appendData(b []byte, m *message.Message) []byte {
