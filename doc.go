@@ -32,6 +32,15 @@
 //   - "chat": every text message is broadcast to every member of the
 //     room (the topic "chat").
 //
+// # Without WebSocket
+//
+// Where WebSockets are blocked, EventsHandler serves Server-Sent Events,
+// and StreamHandler and PollHandler serve herald.v1 over HTTP streaming
+// and long polling, in sessions whose state lives in a store rather than
+// in any request. ClientJS serves herald.js, the JavaScript client that
+// picks the transport by itself. One resume token (the SSE event id, or
+// subscribe's "since" as a string) resumes every transport.
+//
 // # Topics
 //
 // Topic names are "/"-separated levels; filters use MQTT wildcards: "+"

@@ -10,15 +10,18 @@ import (
 // ServeTCP accepts connections on ln and serves them with a byte-stream
 // protocol ("stomp" or "mqtt") on the same event-driven core as
 // WebSocket. Pass a TLS listener (crypto/tls.NewListener) for TLS. It
-// returns ErrServerClosed after Shutdown, or the listener's error.
+// returns ErrServerClosed after Shutdown, or the listener's error; either
+// way ln is closed.
 func (s *Server) ServeTCP(ln net.Listener, protocol string) error {
 	a, ok := s.core.RawAdapter(protocol)
 	if !ok {
+		ln.Close()
 		return fmt.Errorf("herald: no TCP protocol %q", protocol)
 	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		ln.Close() // ours to close, as it would be had Shutdown come later
 		return ErrServerClosed
 	}
 	s.listeners[ln] = struct{}{}

@@ -18,7 +18,15 @@ func TestServeTCPUnknownProtocol(t *testing.T) {
 func TestServeTCPAfterShutdown(t *testing.T) {
 	srv := herald.New(herald.Options{})
 	srv.Shutdown(ctxT(t))
-	if err := srv.ServeTCP(testutil.Listen(t), "stomp"); err == nil || errors.Is(err, nil) {
-		t.Fatal("ServeTCP ran after Shutdown")
+	ln := testutil.Listen(t)
+	if err := srv.ServeTCP(ln, "chat-over-tcp-is-not-a-thing"); err == nil {
+		t.Fatal("ServeTCP accepted an unknown protocol")
+	}
+	ln = testutil.Listen(t)
+	if err := srv.ServeTCP(ln, "stomp"); !errors.Is(err, herald.ErrServerClosed) {
+		t.Fatalf("ServeTCP after Shutdown = %v, want ErrServerClosed", err)
+	}
+	if _, err := ln.Accept(); err == nil {
+		t.Fatal("listener left open")
 	}
 }

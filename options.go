@@ -51,6 +51,7 @@ type ConnectRequest struct {
 	Transport  string      // "websocket", "tcp", ...
 	Login      string      // STOMP login or MQTT username, when present
 	Passcode   string      // STOMP passcode or MQTT password, when present
+	Path       string      // the WebSocket handshake's URL path (which endpoint or gateway route)
 }
 
 // Options configure a Server. The zero value is safe: same-origin only,
@@ -86,6 +87,14 @@ type Options struct {
 
 	Workers            int  // goroutines running handlers; default 4×GOMAXPROCS
 	DisableCompression bool // refuse permessage-deflate
+
+	// STOMP configures the STOMP adapter (WebSocket subprotocols
+	// v10.stomp, v11.stomp, v12.stomp and stomp; ServeSTOMP listeners).
+	STOMP STOMPOptions
+
+	// MQTT configures the MQTT adapter (WebSocket subprotocols mqtt and
+	// mqttv3.1; ServeMQTT listeners).
+	MQTT MQTTOptions
 
 	Logger *slog.Logger // default: discard
 }

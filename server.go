@@ -11,10 +11,14 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/internal/core"
+	"github.com/heraldhq/herald/internal/emulate"
+	"github.com/heraldhq/herald/internal/gateway"
 	"github.com/heraldhq/herald/internal/message"
 	"github.com/heraldhq/herald/internal/metrics"
+	"github.com/heraldhq/herald/internal/mqtt"
 	"github.com/heraldhq/herald/internal/native"
 	"github.com/heraldhq/herald/internal/outq"
+	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/router"
 )
 
@@ -34,9 +38,16 @@ type Server struct {
 	router  *router.Router
 	metrics *metrics.Registry
 	opts    Options
+	mqtt    *mqtt.Adapter // MQTT sessions, retained messages, $SYS
+	queues  *queue.Queues // STOMP's /queue/ destinations
 
 	mu        sync.RWMutex
 	handlers  map[string]HandlerFunc
+	prefixes  []prefixHandler // longest first (handle_prefix.go)
+	gwOnce    sync.Once
+	gw        *gateway.Gateway // created by the first GatewayHandler
+	emuOnce   sync.Once
+	emu       *emulate.Manager // long polling and HTTP streaming sessions (longpoll.go)
 	text      TextHandlerFunc
 	listeners map[net.Listener]struct{}
 	closed    bool
@@ -81,6 +92,8 @@ func New(opts Options) *Server {
 	s.core.Register(native.RPC{})
 	s.core.Register(native.Text{})
 	s.core.Register(native.Chat{})
+	s.registerSTOMP()
+	s.registerMQTT()
 	return s
 }
 
@@ -154,6 +167,7 @@ func (s *Server) Publish(ctx context.Context, topic string, data []byte, opts ..
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closeListeners()
 	err := s.core.Shutdown(ctx)
+	s.mqtt.Close() // its sessions ended with their connections
 	s.router.Close()
 	if errors.Is(err, core.ErrClosed) {
 		return ErrServerClosed
@@ -168,7 +182,7 @@ func (s *Server) connectHook() func(context.Context, *core.ConnectInfo) (core.Id
 	return func(ctx context.Context, i *core.ConnectInfo) (core.Identity, error) {
 		id, err := s.opts.OnConnect(ctx, &ConnectRequest{
 			RemoteAddr: i.RemoteAddr, Header: i.Header, Protocol: i.Protocol,
-			Transport: i.Transport, Login: i.Login, Passcode: i.Passcode,
+			Transport: i.Transport, Login: i.Login, Passcode: i.Passcode, Path: i.Path,
 		})
 		return core.Identity{Subject: id.Subject, Claims: id.Claims}, err
 	}
@@ -186,11 +200,14 @@ func (s *Server) authorizeHook() func(context.Context, *core.Scope, core.Action,
 func (s *Server) call(ctx context.Context, method string, params json.RawMessage) (any, error) {
 	s.mu.RLock()
 	h := s.handlers[method]
+	if h == nil {
+		h = s.prefixLocked(method)
+	}
 	s.mu.RUnlock()
 	if h == nil {
 		return nil, core.ErrNoMethod
 	}
-	res, err := h(ctx, params)
+	res, err := h(withMethod(ctx, method), params)
 	var he *Error
 	if errors.As(err, &he) {
 		return nil, &core.RPCError{Code: he.Code, Message: he.Message, Data: he.Data}

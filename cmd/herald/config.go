@@ -25,7 +25,12 @@ import (
 // server options mean the library's default.
 type Config struct {
 	Listen          string        `yaml:"listen"`
+	STOMPListen     string        `yaml:"stomp_listen"`
+	MQTTListen      string        `yaml:"mqtt_listen"`
 	WSPath          string        `yaml:"ws_path"`
+	EventsPath      string        `yaml:"events_path"`
+	StreamPath      string        `yaml:"stream_path"`
+	PollPath        string        `yaml:"poll_path"`
 	Static          string        `yaml:"static"`
 	Demo            bool          `yaml:"demo"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -45,6 +50,12 @@ type Config struct {
 	RequestTimeout     time.Duration `yaml:"request_timeout"`
 	Workers            int           `yaml:"workers"`
 	DisableCompression bool          `yaml:"disable_compression"`
+
+	// Connecting to backends (backends.go).
+	Gateway GatewayConfig `yaml:"gateway"`
+	RPC     RPCConfig     `yaml:"rpc"`
+	API     APIConfig     `yaml:"api"`
+	Hooks   HooksConfig   `yaml:"hooks"`
 }
 
 // LogConfig is the log: section.
@@ -57,7 +68,12 @@ type LogConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		Listen:          ":8080",
+		STOMPListen:     ":61613",
+		MQTTListen:      ":1883",
 		WSPath:          "/ws",
+		EventsPath:      "/events",
+		StreamPath:      "/stream",
+		PollPath:        "/poll",
 		Demo:            true,
 		ShutdownTimeout: 10 * time.Second,
 		Log:             LogConfig{Level: "info", Format: "text"},
@@ -176,7 +192,12 @@ func listSetting(key, arg, usage string, field func(*Config) *[]string) setting 
 // settings lists every key but "config" itself, in the usage's order.
 var settings = []setting{
 	stringSetting("listen", "ADDR", "address to listen on, host:port (port 0 picks a free one)", func(c *Config) *string { return &c.Listen }),
+	stringSetting("stomp_listen", "ADDR", "address of the STOMP over TCP listener, host:port; empty for none", func(c *Config) *string { return &c.STOMPListen }),
+	stringSetting("mqtt_listen", "ADDR", "address of the MQTT over TCP listener, host:port; empty for none", func(c *Config) *string { return &c.MQTTListen }),
 	stringSetting("ws_path", "PATH", "path of the WebSocket endpoint", func(c *Config) *string { return &c.WSPath }),
+	stringSetting("events_path", "PATH", "path of the Server-Sent Events endpoint", func(c *Config) *string { return &c.EventsPath }),
+	stringSetting("stream_path", "PATH", "path of the native protocol over HTTP streaming (WebSocket fallback)", func(c *Config) *string { return &c.StreamPath }),
+	stringSetting("poll_path", "PATH", "path of the native protocol over long polling (WebSocket fallback)", func(c *Config) *string { return &c.PollPath }),
 	stringSetting("static", "DIR", "serve your own files from DIR at / (the demo moves to /demo/)", func(c *Config) *string { return &c.Static }),
 	boolSetting("demo", "serve the LED and chat demo pages", func(c *Config) *bool { return &c.Demo }),
 	listSetting("allowed_origins", "LIST", "comma-separated browser origins allowed besides the server's own (\"*.example.com\", \"https://app.example.com\")", func(c *Config) *[]string { return &c.AllowedOrigins }),
@@ -284,8 +305,8 @@ func loadFile(name string, cfg *Config) error {
 	return nil
 }
 
-// reservedPaths are routes the WebSocket endpoint must not take.
-var reservedPaths = map[string]bool{"/": true, "/healthz": true, "/metrics": true}
+// reservedPaths are routes the endpoints must not take.
+var reservedPaths = map[string]bool{"/": true, "/healthz": true, "/metrics": true, "/herald.js": true, "/herald.d.ts": true}
 
 // Validate reports every invalid value at once.
 func (c *Config) Validate() error {
@@ -294,20 +315,39 @@ func (c *Config) Validate() error {
 		errs = append(errs, key+": "+fmt.Sprintf(format, a...))
 	}
 
-	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
-		bad("listen", "%q is not host:port (for example \":8080\" or \"127.0.0.1:8080\")", c.Listen)
-	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		bad("listen", "port %q of %q is not a number from 0 to 65535", port, c.Listen)
-	} else if strings.ContainsAny(host, " /") {
-		bad("listen", "host %q is not a host name or IP address", host)
+	checkAddr := func(key, addr, example string) {
+		if host, port, err := net.SplitHostPort(addr); err != nil {
+			bad(key, "%q is not host:port (for example \"%s\" or \"127.0.0.1%s\")", addr, example, example)
+		} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+			bad(key, "port %q of %q is not a number from 0 to 65535", port, addr)
+		} else if strings.ContainsAny(host, " /") {
+			bad(key, "host %q is not a host name or IP address", host)
+		}
+	}
+	checkAddr("listen", c.Listen, ":8080")
+	if c.STOMPListen != "" {
+		checkAddr("stomp_listen", c.STOMPListen, ":61613")
+	}
+	if c.MQTTListen != "" {
+		checkAddr("mqtt_listen", c.MQTTListen, ":1883")
 	}
 
-	switch p := c.WSPath; {
-	case !strings.HasPrefix(p, "/") || path.Clean(p) != p ||
-		strings.ContainsFunc(p, func(r rune) bool { return !strings.ContainsRune(pathChars, r) }):
-		bad("ws_path", "%q is not a clean absolute path such as \"/ws\"", p)
-	case reservedPaths[p]:
-		bad("ws_path", "%q is taken by another route", p)
+	taken := map[string]string{}
+	for _, e := range []struct{ key, path, example string }{
+		{"ws_path", c.WSPath, "/ws"}, {"events_path", c.EventsPath, "/events"},
+		{"stream_path", c.StreamPath, "/stream"}, {"poll_path", c.PollPath, "/poll"},
+	} {
+		switch p := e.path; {
+		case !strings.HasPrefix(p, "/") || path.Clean(p) != p ||
+			strings.ContainsFunc(p, func(r rune) bool { return !strings.ContainsRune(pathChars, r) }):
+			bad(e.key, "%q is not a clean absolute path such as \"%s\"", p, e.example)
+		case reservedPaths[p]:
+			bad(e.key, "%q is taken by another route", p)
+		case taken[p] != "":
+			bad(e.key, "%q is already the path of %s", p, taken[p])
+		default:
+			taken[p] = e.key
+		}
 	}
 
 	if c.Static != "" {
@@ -358,6 +398,7 @@ func (c *Config) Validate() error {
 	if c.PingInterval > 0 && c.IdleTimeout > 0 && c.PingInterval >= c.IdleTimeout {
 		bad("ping_interval", "%v must be shorter than idle_timeout %v", c.PingInterval, c.IdleTimeout)
 	}
+	c.validateBackends(bad, taken)
 
 	if len(errs) == 0 {
 		return nil

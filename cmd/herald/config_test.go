@@ -33,7 +33,12 @@ func writeConfig(t *testing.T, content string) string {
 
 const fullFile = `
 listen: 127.0.0.1:9000
+stomp_listen: 127.0.0.1:9613
+mqtt_listen: 127.0.0.1:9883
 ws_path: /socket
+events_path: /sse
+stream_path: /rt/stream
+poll_path: /rt/poll
 demo: false
 shutdown_timeout: 3s
 log:
@@ -78,7 +83,9 @@ func TestLoadConfig(t *testing.T) {
 			name: "file only",
 			file: fullFile,
 			want: Config{
-				Listen: "127.0.0.1:9000", WSPath: "/socket", Demo: false, ShutdownTimeout: 3 * time.Second,
+				Listen: "127.0.0.1:9000", STOMPListen: "127.0.0.1:9613", WSPath: "/socket", Demo: false, ShutdownTimeout: 3 * time.Second,
+				MQTTListen: "127.0.0.1:9883",
+				EventsPath: "/sse", StreamPath: "/rt/stream", PollPath: "/rt/poll",
 				Log:            LogConfig{Level: "debug", Format: "json"},
 				AllowedOrigins: []string{"*.example.com", "https://app.example.org"},
 				MaxMessageSize: 1024, QueueMessages: 10, QueueBytes: 4096, SlowConsumer: "keep_latest",
@@ -100,7 +107,8 @@ func TestLoadConfig(t *testing.T) {
 				"HERALD_DEMO": "false", "HERALD_ALLOWED_ORIGINS": " a.example.com , ,b.example.com,",
 				"HERALD_LOG_LEVEL": "warn", "HERALD_LOG_FORMAT": "json", "HERALD_HISTORY_TTL": "90s",
 				"HERALD_SLOW_CONSUMER": "drop_oldest", "HERALD_WORKERS": "7", "HERALD_DISABLE_COMPRESSION": "1",
-				"HERALD_SHUTDOWN_TIMEOUT": "1m",
+				"HERALD_SHUTDOWN_TIMEOUT": "1m", "HERALD_STOMP_LISTEN": "127.0.0.1:9614",
+				"HERALD_MQTT_LISTEN": "127.0.0.1:9884",
 			},
 			want: with(func(c *Config) {
 				c.Listen, c.WSPath, c.Static, c.Demo = "127.0.0.1:9002", "/rt", staticDir, false
@@ -108,13 +116,17 @@ func TestLoadConfig(t *testing.T) {
 				c.Log = LogConfig{Level: "warn", Format: "json"}
 				c.HistoryTTL, c.SlowConsumer, c.Workers, c.DisableCompression = 90*time.Second, "drop_oldest", 7, true
 				c.ShutdownTimeout = time.Minute
+				c.STOMPListen = "127.0.0.1:9614"
+				c.MQTTListen = "127.0.0.1:9884"
 			}),
 		},
 		{
 			name: "flags only",
-			args: []string{"--listen", "127.0.0.1:9003", "-ws-path=/x", "--demo=false", "--max-message-size", "512", "--disable-compression"},
+			args: []string{"--listen", "127.0.0.1:9003", "-ws-path=/x", "--demo=false", "--max-message-size", "512", "--disable-compression", "--stomp-listen=", "--mqtt-listen="},
 			want: with(func(c *Config) {
 				c.Listen, c.WSPath, c.Demo, c.MaxMessageSize, c.DisableCompression = "127.0.0.1:9003", "/x", false, 512, true
+				c.STOMPListen = "" // disabled
+				c.MQTTListen = ""
 			}),
 		},
 		{
@@ -261,12 +273,23 @@ func TestValidate(t *testing.T) {
 		{"no port", func(c *Config) { c.Listen = "localhost" }, `listen: "localhost" is not host:port`},
 		{"port too big", func(c *Config) { c.Listen = ":65536" }, `port "65536"`},
 		{"named port", func(c *Config) { c.Listen = ":http" }, `port "http"`},
+		{"no STOMP listener", func(c *Config) { c.STOMPListen = "" }, ""},
+		{"STOMP listener without a port", func(c *Config) { c.STOMPListen = "localhost" }, `stomp_listen: "localhost" is not host:port (for example ":61613" or "127.0.0.1:61613")`},
+		{"STOMP port too big", func(c *Config) { c.STOMPListen = "127.0.0.1:99999" }, `stomp_listen: port "99999"`},
+		{"no MQTT listener", func(c *Config) { c.MQTTListen = "" }, ""},
+		{"MQTT listener without a port", func(c *Config) { c.MQTTListen = "localhost" }, `mqtt_listen: "localhost" is not host:port (for example ":1883" or "127.0.0.1:1883")`},
 		{"relative ws_path", func(c *Config) { c.WSPath = "ws" }, `ws_path: "ws" is not a clean absolute path`},
 		{"unclean ws_path", func(c *Config) { c.WSPath = "/a/../ws" }, "not a clean absolute path"},
 		{"trailing slash", func(c *Config) { c.WSPath = "/ws/" }, "not a clean absolute path"},
 		{"pattern characters", func(c *Config) { c.WSPath = "/{ws}" }, "not a clean absolute path"},
 		{"ws_path on a route", func(c *Config) { c.WSPath = "/metrics" }, `ws_path: "/metrics" is taken`},
 		{"ws_path at the root", func(c *Config) { c.WSPath = "/" }, `ws_path: "/" is taken`},
+		{"events_path unclean", func(c *Config) { c.EventsPath = "events" }, `events_path: "events" is not a clean absolute path such as "/events"`},
+		{"poll_path on the client", func(c *Config) { c.PollPath = "/herald.js" }, `poll_path: "/herald.js" is taken`},
+		{"stream_path twice", func(c *Config) { c.StreamPath = "/ws" }, `stream_path: "/ws" is already the path of ws_path`},
+		{"paths moved together", func(c *Config) {
+			c.WSPath, c.EventsPath, c.StreamPath, c.PollPath = "/rt/ws", "/rt/sse", "/rt/s", "/rt/p"
+		}, ""},
 		{"missing static", func(c *Config) { c.Static = "/nonexistent/site" }, "static: stat /nonexistent/site: no such file"},
 		{"static is a file", func(c *Config) { c.Static = file }, "is not a directory"},
 		{"log level", func(c *Config) { c.Log.Level = "verbose" }, `log.level: "verbose"`},

@@ -27,16 +27,28 @@ const readHeaderTimeout = 10 * time.Second
 // cfg.ShutdownTimeout. ready, if not nil, is called with the bound
 // address once the server accepts connections.
 func serve(ctx context.Context, cfg Config, logger *slog.Logger, ready func(net.Addr)) error {
-	srv := herald.New(cfg.Options(logger))
+	opts := cfg.Options(logger)
+	if err := applyHooks(&cfg, &opts); err != nil {
+		return fmt.Errorf("hooks: %w", err)
+	}
+	srv := herald.New(opts)
 	demo.Register(srv, &demo.LED{})
 
 	var draining atomic.Bool
-	mc := demo.MuxConfig{Server: srv, WSPath: cfg.WSPath, Demo: cfg.Demo, Draining: draining.Load}
+	mc := demo.MuxConfig{
+		Server: srv, WSPath: cfg.WSPath, Demo: cfg.Demo, Draining: draining.Load,
+		EventsPath: cfg.EventsPath, StreamPath: cfg.StreamPath, PollPath: cfg.PollPath,
+	}
 	if cfg.Static != "" {
 		mc.Static = os.DirFS(cfg.Static)
 	}
+	mux := demo.NewMux(mc)
+	if err := mountBackends(&cfg, srv, mux, logger); err != nil {
+		shutdownServer(srv, cfg.ShutdownTimeout)
+		return err
+	}
 	hs := &http.Server{
-		Handler:           demo.NewMux(mc),
+		Handler:           mux,
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       2 * time.Minute, // keep-alive between plain HTTP requests
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
@@ -46,6 +58,37 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, ready func(net.
 	if err != nil {
 		shutdownServer(srv, cfg.ShutdownTimeout)
 		return fmt.Errorf("listen: %w", err)
+	}
+	if cfg.STOMPListen != "" {
+		sln, err := net.Listen("tcp", cfg.STOMPListen)
+		if err != nil {
+			ln.Close()
+			shutdownServer(srv, cfg.ShutdownTimeout)
+			return fmt.Errorf("stomp listen: %w", err)
+		}
+		defer sln.Close() // Shutdown closes it too, unless it came first
+		// Shutdown closes it; ServeSTOMP then returns ErrServerClosed.
+		go func() {
+			if err := srv.ServeSTOMP(sln); err != nil && !errors.Is(err, herald.ErrServerClosed) {
+				logger.Error("STOMP listener stopped", "err", err)
+			}
+		}()
+		logger.Info("stomp listening", "addr", sln.Addr().String())
+	}
+	if cfg.MQTTListen != "" {
+		mln, err := net.Listen("tcp", cfg.MQTTListen)
+		if err != nil {
+			ln.Close()
+			shutdownServer(srv, cfg.ShutdownTimeout)
+			return fmt.Errorf("mqtt listen: %w", err)
+		}
+		defer mln.Close() // Shutdown closes it too, unless it came first
+		go func() {
+			if err := srv.ServeMQTT(mln); err != nil && !errors.Is(err, herald.ErrServerClosed) {
+				logger.Error("MQTT listener stopped", "err", err)
+			}
+		}()
+		logger.Info("mqtt listening", "addr", mln.Addr().String())
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -107,6 +150,8 @@ func logStartup(logger *slog.Logger, cfg Config, addr net.Addr) {
 		"addr", addr.String(),
 		"version", resolvedVersion(),
 		"websocket", "ws://" + browsable(addr) + cfg.WSPath,
+		"events", base + cfg.EventsPath,
+		"client", base + "/herald.js",
 		"health", base + "/healthz",
 		"metrics", base + "/metrics",
 	}

@@ -89,6 +89,8 @@ func TestServe(t *testing.T) {
 	t.Parallel()
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
+	cfg.STOMPListen = "" // TestServeSTOMP covers it; the default port may be taken
+	cfg.MQTTListen = ""  // TestServeMQTT covers it
 	cfg.ShutdownTimeout = 5 * time.Second
 	var logs logBuffer
 	base, stop, done := startServe(t, cfg, &logs)
@@ -159,6 +161,8 @@ func TestServeStaticMovesTheDemo(t *testing.T) {
 	t.Parallel()
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"
+	cfg.STOMPListen = ""
+	cfg.MQTTListen = ""
 	cfg.Static = t.TempDir()
 	writeFile(t, cfg.Static, "index.html", "<h1>my app</h1>")
 	var logs logBuffer

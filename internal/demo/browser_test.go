@@ -177,9 +177,11 @@ func TestBrowserLED(t *testing.T) {
 	}
 	// Both sockets up, the subscription confirmed: only then can the
 	// notification of the command below be expected.
-	waitFor(ctx, t, "both sockets", `(() => {
+	waitFor(ctx, t, "all three sockets", `(() => {
 		const log = document.getElementById("debug").value;
-		return log.includes("WS-LOG: Connected to WebSocket") && log.includes("HERALD-LOG: Subscribed to wsone/notify");
+		return log.includes("HERALD-LOG: Connected over websocket") && log.includes("HERALD-LOG: Subscribed to wsone/notify") &&
+			log.includes("STOMP-LOG: Subscribed to /topic/wsone.notify") &&
+			log.includes("MQTT-LOG: Subscribed to wsone/notify");
 	})()`)
 
 	if err := chromedp.Do(ctx,
@@ -188,15 +190,19 @@ func TestBrowserLED(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(ctx, t, "the response and the notification", `
+	waitFor(ctx, t, "the response and the notifications", `
 		document.getElementById("responseText").value.includes("LED is now on (was off)") &&
-		document.getElementById("heraldNotification").value.includes("LED is now on")`)
+		document.getElementById("heraldNotification").value.includes("LED is now on") &&
+		document.getElementById("stompNotification").value.includes("LED is now on") &&
+		document.getElementById("mqttNotification").value.includes("LED is now on")`)
 
 	// Newest line on top, stamped HH:MM:SS.mmm, as in the reference.
 	stamp := `^\d\d:\d\d:\d\d\.\d{3}: `
 	for id, want := range map[string]*regexp.Regexp{
 		"responseText":       regexp.MustCompile(stamp + `LED is now on \(was off\)$`),
 		"heraldNotification": regexp.MustCompile(stamp + `\[127\.0\.0\.1\] - LED is now on \(was off\)$`),
+		"stompNotification":  regexp.MustCompile(stamp + `\[127\.0\.0\.1\] - LED is now on \(was off\)$`),
+		"mqttNotification":   regexp.MustCompile(stamp + `\[127\.0\.0\.1\] - LED is now on \(was off\)$`),
 	} {
 		v, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID(id)))
 		if err != nil {
@@ -209,6 +215,17 @@ func TestBrowserLED(t *testing.T) {
 	if state, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("led").dataset.state`)); err != nil || state != "on" {
 		t.Errorf("LED indicator state %q (%v), want on", state, err)
 	}
+
+	// An unknown command gets the reference's usage answer, as over the
+	// plain-text protocol, not a JSON-RPC "method not found".
+	if err := chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.ID("message"), "blink"), // replaces the selected last command
+		chromedp.Click(chromedp.CSS(`#request button[type="submit"]`)),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(ctx, t, "the usage answer", `
+		document.getElementById("responseText").value.includes('ERROR. Unknown command: "blink", Usage: "status|on|off"')`)
 
 	saveScreenshot(ctx, t, "led.png")
 	errs.check(t, "LED page")

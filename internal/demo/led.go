@@ -73,8 +73,9 @@ func (l *LED) On() bool {
 }
 
 // Register installs led on srv as the plain-text handler (connections
-// without a subprotocol) and as the JSON-RPC methods "status", "on" and
-// "off", whose params are ignored and whose result is the reply string.
+// without a subprotocol), as the JSON-RPC methods "status", "on" and "off"
+// (params ignored) and as "led" with params ["command"]; each result is
+// the reply string.
 // Results are published to Topic.
 func Register(srv *herald.Server, led *LED) {
 	publish := func(ctx context.Context, msg string) {
@@ -91,6 +92,15 @@ func Register(srv *herald.Server, led *LED) {
 			return led.Handle(ctx, cmd, publish), nil
 		})
 	}
+	// "led" takes any command text, so JSON clients (the demo page) get
+	// the reference's answer to an unknown command, not "method not found".
+	srv.Handle("led", func(ctx context.Context, params json.RawMessage) (any, error) {
+		var args []string
+		if err := json.Unmarshal(params, &args); err != nil || len(args) != 1 {
+			return nil, herald.Errorf(herald.CodeInvalidParams, `led takes ["command"]`)
+		}
+		return led.Handle(ctx, args[0], publish), nil
+	})
 }
 
 func onOff(on bool) string {

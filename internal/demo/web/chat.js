@@ -1,11 +1,17 @@
-// The chat room of reference 001: join with a name, then every line is
-// sent as "name:message" over the "chat" subprotocol and the server
-// broadcasts it to every member, the sender included.
-import { socketURL, timestamp } from "./common.js";
+// The chat room of reference 001: join with a name, then every line goes
+// to the room as "name:message" and everyone in it, the sender included,
+// sees it. The room is the topic "chat": herald.js publishes and
+// subscribes there, over a WebSocket or, where WebSockets are blocked,
+// HTTP streaming or long polling (?transport= forces one), and clients
+// of the "chat" WebSocket subprotocol share the same room.
+import { timestamp } from "./common.js";
+import { connect } from "./herald.js";
+import { wsPath, streamPath, pollPath } from "./config.js";
 
+const ROOM = "chat";
 const $ = (id) => document.getElementById(id);
 
-let socket = null;
+let client = null;
 let me = "";
 
 function setStatus(text) {
@@ -19,7 +25,7 @@ function showJoined(joined) {
 }
 
 function send(text) {
-  if (socket?.readyState === WebSocket.OPEN) socket.send(`${me}:${text}`);
+  return client?.publish(ROOM, `${me}:${text}`).catch((err) => setStatus(`Not sent: ${err.message}`));
 }
 
 // show renders one "from:text" message. Everything goes in with
@@ -56,27 +62,35 @@ function join(name) {
   // ":" separates the name from the message, as in the reference.
   me = name.replaceAll(":", "_");
   setStatus("Joining…");
-  const ws = new WebSocket(socketURL(), "chat");
-  socket = ws;
-  ws.addEventListener("open", () => {
-    $("who").textContent = `as ${me}`;
-    setStatus(`Connected as ${me}.`);
-    showJoined(true);
-    send("has joined!");
+  const forced = new URLSearchParams(location.search).get("transport");
+  const c = connect(location.href, {
+    paths: { websocket: wsPath, sse: streamPath, longpoll: pollPath },
+    transports: forced ? [forced] : undefined,
   });
-  ws.addEventListener("message", (event) => show(event.data));
-  ws.addEventListener("close", (event) => {
-    if (socket === ws) socket = null;
-    const why = event.reason ? `: ${event.reason}` : "";
-    setStatus(event.wasClean && event.code === 1000 ? "You left the room." : `Disconnected (code ${event.code}${why}).`);
-    showJoined(false);
+  client = c;
+  c.on("state", ({ state, transport }) => {
+    if (client !== c) return;
+    if (state === "open") setStatus(`Connected as ${me} (${transport}).`);
+    if (state === "reconnecting") setStatus("Connection lost; reconnecting…");
   });
+  c.subscribe(ROOM, (data) => show(typeof data === "string" ? data : JSON.stringify(data))).then(
+    () => {
+      $("who").textContent = `as ${me}`;
+      showJoined(true);
+      send("has joined!");
+    },
+    (err) => {
+      setStatus(`Could not join: ${err.message}`);
+      c.close();
+      if (client === c) client = null;
+    },
+  );
 }
 
 $("join").addEventListener("submit", (event) => {
   event.preventDefault();
   const name = $("username").value.trim();
-  if (name !== "" && socket === null) join(name);
+  if (name !== "" && client === null) join(name);
 });
 
 $("joined").addEventListener("submit", (event) => {
@@ -88,7 +102,12 @@ $("joined").addEventListener("submit", (event) => {
   input.value = "";
 });
 
-$("leaveB").addEventListener("click", () => {
-  send("has left.");
-  socket?.close(1000, "left the room");
+$("leaveB").addEventListener("click", async () => {
+  const c = client;
+  if (!c) return;
+  await send("has left.");
+  c.close();
+  client = null;
+  setStatus("You left the room.");
+  showJoined(false);
 });

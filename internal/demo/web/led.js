@@ -1,8 +1,10 @@
-// The LED page of reference 000. Requests go out as plain text over a
-// WebSocket with no subprotocol; results come back on it. A second socket
-// speaks herald.v1 (JSON-RPC 2.0) and subscribes to the topic every result
-// is published to, so each open page sees what every client does.
-import { keepOpen, timestamp } from "./common.js";
+// The LED page of reference 000. Commands go to the server as requests
+// and the replies come back; every result is also published to a topic
+// this page subscribes to, so each open page sees what every client does.
+import { timestamp } from "./common.js";
+import { connect } from "./herald.js";
+import { wsPath, streamPath, pollPath } from "./config.js";
+import { startStomp } from "./stomp.js";
 
 const TOPIC = "wsone/notify";
 const MAX_LINES = 500; // per pane, so a page left open does not grow forever
@@ -22,7 +24,7 @@ const logAs = (name) => (text) => append("debug", `${name}: ${text}`);
 
 // showState reflects a socket's state in its status line (text, not only
 // colour).
-const stateText = { connecting: "connecting…", open: "connected", subscribed: "subscribed", closed: "disconnected" };
+const stateText = { connecting: "connecting…", open: "connected", subscribed: "subscribed", reconnecting: "reconnecting…", closed: "disconnected" };
 function showState(id, state) {
   const el = $(id);
   el.dataset.state = state;
@@ -37,82 +39,70 @@ function showLED(text) {
   $("ledLabel").textContent = `The LED is ${m[1]}`;
 }
 
-// The request socket: plain text in, plain text out.
-const wsLog = logAs("WS-LOG");
-const requestSocket = keepOpen({
-  log: wsLog,
-  onState: (state) => showState("requestState", state),
-  onMessage: (data) => {
-    append("responseText", data);
-    showLED(data);
-  },
+// The Herald client (herald.js) carries both the requests and the
+// notifications of TOPIC, over a WebSocket or, where WebSockets are
+// blocked, HTTP streaming or long polling: it tries them in that order.
+// ?transport=websocket|sse|longpoll forces one. After any reconnect it
+// resumes the subscription from the last message it saw, so nothing is
+// lost while the server's history holds it, and says so when it does not.
+const heraldLog = logAs("HERALD-LOG");
+const forced = new URLSearchParams(location.search).get("transport");
+const client = connect(location.href, {
+  paths: { websocket: wsPath, sse: streamPath, longpoll: pollPath },
+  transports: forced ? [forced] : undefined,
+});
+let subscribed = false;
+client.on("state", ({ state, transport }) => {
+  showState("heraldState", state === "open" && subscribed ? "subscribed" : state);
+  $("heraldTransport").textContent = transport ?? "…";
+});
+client.on("open", ({ transport }) => heraldLog(`Connected over ${transport}`));
+client.on("close", ({ transport, reason }) => heraldLog(`${transport} closed (${reason}); reconnecting`));
+client.on("missed", (g) => {
+  const range = g.to === undefined ? "some messages" : g.to >= g.from ? `messages ${g.from}–${g.to}` : "the messages";
+  const why = g.reset ? " (the server restarted or forgot the topic)" : "";
+  heraldLog(`Missed ${range} of ${g.topic}: no longer in the server's history${why}`);
 });
 
-$("request").addEventListener("submit", (event) => {
+client.subscribe(TOPIC, (data) => {
+  const text = typeof data === "string" ? data : JSON.stringify(data);
+  append("heraldNotification", text);
+  showLED(text);
+}).then(
+  () => {
+    subscribed = true;
+    heraldLog(`Subscribed to ${TOPIC}`);
+    showState("heraldState", "subscribed");
+  },
+  (err) => logAs("HERALD-ERROR")(`Subscribe failed: ${err.message} (code ${err.code})`),
+);
+
+// Requests: the command goes to the JSON-RPC method "led", which answers
+// any text as reference 000 does (unknown commands included); the reply
+// comes back on the same connection, matched by its id.
+$("request").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = $("message");
-  const text = input.value.trim();
-  if (text === "") return;
-  const ws = requestSocket();
-  if (ws.readyState !== WebSocket.OPEN) {
-    logAs("WS-ERROR")("The socket is not open; the request was not sent");
-    return;
-  }
-  wsLog(`Send Web Socket Request: ${text}`);
-  ws.send(text);
+  const command = input.value.trim();
+  if (command === "") return;
   input.select(); // the next command replaces this one
+  heraldLog(`Request: ${command}`);
+  try {
+    const reply = await client.request("led", [command], { timeout: 10000 });
+    append("responseText", reply);
+    showLED(reply);
+  } catch (err) {
+    append("responseText", `ERROR: ${err.message}`);
+  }
 });
 
-// The notification socket: herald.v1, subscribed to TOPIC. It remembers
-// the position of the last message, so that after a reconnect the server
-// replays what this page missed, or says plainly that it cannot.
-const heraldLog = logAs("HERALD-LOG");
-let position = null;
-let nextID = 1;
-let subscribeID = 0;
-
-keepOpen({
-  protocols: ["herald.v1"],
-  log: heraldLog,
-  onState: (state) => showState("notifyState", state),
-  onOpen: (ws) => {
-    subscribeID = nextID++;
-    const params = { topic: TOPIC };
-    if (position) params.since = position;
-    ws.send(JSON.stringify({ jsonrpc: "2.0", id: subscribeID, method: "subscribe", params }));
-    heraldLog(`Subscribing to ${TOPIC}${position ? ` after seq ${position.seq}` : ""}`);
-  },
-  onMessage: (data) => {
-    let msg;
-    try {
-      msg = JSON.parse(data);
-    } catch {
-      logAs("HERALD-ERROR")(`Not JSON: ${data}`);
-      return;
-    }
-    if (msg.id !== undefined && msg.id === subscribeID) {
-      if (msg.error) {
-        logAs("HERALD-ERROR")(`Subscribe failed: ${msg.error.message} (code ${msg.error.code})`);
-        return;
-      }
-      position ??= msg.result?.position ?? null;
-      heraldLog(`Subscribed to ${TOPIC}${position ? ` at seq ${position.seq}` : ""}`);
-      showState("notifyState", "subscribed");
-      return;
-    }
-    const p = msg.params ?? {};
-    switch (msg.method) {
-      case "message": {
-        if (p.topic !== TOPIC) return;
-        position = { epoch: p.epoch, seq: p.seq };
-        const text = typeof p.data === "string" ? p.data : JSON.stringify(p.data);
-        append("heraldNotification", text);
-        showLED(text);
-        return;
-      }
-      case "missed":
-        heraldLog(`Missed messages ${p.from}–${p.to} of ${p.topic}: no longer in the server's history`);
-        return;
-    }
+// The STOMP socket: stomp.js subscribed to the same topic as STOMP sees
+// it, /topic/wsone.notify.
+startStomp({
+  log: logAs("STOMP-LOG"),
+  onState: (state) => showState("stompState", state),
+  onMessage: (text) => {
+    append("stompNotification", text);
+    showLED(text);
   },
 });
