@@ -179,14 +179,16 @@ func (cl *rpcClient) onData(_ byte, p []byte) {
 }
 
 func (cl *rpcClient) afterRead() {
-	if cl.n > 0 {
-		cl.r.stats.Received.Add(cl.n)
-		cl.n = 0
-	}
+	// Errors first: whoever waits for Received to reach a total must find
+	// the errors among those responses already counted.
 	if cl.errs > 0 {
 		cl.r.stats.Errors.Add(cl.errs)
 		cl.r.refused.Add(cl.errs)
 		cl.errs = 0
+	}
+	if cl.n > 0 {
+		cl.r.stats.Received.Add(cl.n)
+		cl.n = 0
 	}
 }
 
