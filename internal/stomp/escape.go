@@ -98,17 +98,14 @@ func appendEscaped(dst []byte, esc escaping, s string) []byte {
 
 // representable reports whether esc can carry s as a header name (name)
 // or value so that a parser reads s back: a 1.0 or CONNECT header cannot
-// hold a line feed (nor a name a colon), and a carriage return at the end
-// of an unescaped or 1.1 string would read as part of a CRLF line end.
+// hold a line feed (nor a name a colon). A value ending in a carriage
+// return is representable: appendHeader ends its line with CRLF.
 func representable(esc escaping, s string, name bool) bool {
 	if name && s == "" {
 		return false
 	}
 	if esc == esc12 {
 		return true
-	}
-	if strings.HasSuffix(s, "\r") {
-		return false
 	}
 	if esc == esc11 {
 		return true

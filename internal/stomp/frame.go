@@ -1,6 +1,9 @@
 package stomp
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // Version is a STOMP protocol version.
 type Version uint8
@@ -102,6 +105,11 @@ func appendHeader(dst []byte, esc escaping, key, value string) []byte {
 	dst = appendEscaped(dst, esc, key)
 	dst = append(dst, ':')
 	dst = appendEscaped(dst, esc, value)
+	if esc != esc12 && strings.HasSuffix(value, "\r") {
+		// Unescaped, a trailing CR would be taken for half of a CRLF
+		// line end; end the line with CRLF so exactly that CR goes.
+		dst = append(dst, '\r')
+	}
 	return append(dst, '\n')
 }
 

@@ -110,17 +110,27 @@ func TestAppendFrameEscaping(t *testing.T) {
 		want string
 	}{
 		{stomp.V12, "MESSAGE", "MESSAGE\nk\\cx:a\\r\\nb\\cc\\\\d\ncr:x\\ry\nend:z\\r\n\nbody\x00"},
-		// 1.1 has no \r escape: a CR inside a value goes as is, one that
-		// would end the line cannot go at all.
-		{stomp.V11, "MESSAGE", "MESSAGE\nk\\cx:a\r\\nb\\cc\\\\d\ncr:x\ry\n\nbody\x00"},
-		// 1.0 escapes nothing: what it cannot carry is left out.
-		{stomp.V10, "MESSAGE", "MESSAGE\ncr:x\ry\n\nbody\x00"},
-		{stomp.V12, "CONNECTED", "CONNECTED\ncr:x\ry\n\nbody\x00"},
+		// 1.1 has no \r escape: a CR inside a value goes as is, and one
+		// that ends the value is followed by a CRLF line end, of which a
+		// parser drops exactly one CR.
+		{stomp.V11, "MESSAGE", "MESSAGE\nk\\cx:a\r\\nb\\cc\\\\d\ncr:x\ry\nend:z\r\r\n\nbody\x00"},
+		// 1.0 escapes nothing: what it cannot carry (a line feed, a colon
+		// in a name) is left out.
+		{stomp.V10, "MESSAGE", "MESSAGE\ncr:x\ry\nend:z\r\r\n\nbody\x00"},
+		{stomp.V12, "CONNECTED", "CONNECTED\ncr:x\ry\nend:z\r\r\n\nbody\x00"},
 	}
 	for _, tt := range tests {
 		got := string(stomp.AppendFrame(nil, tt.v, &stomp.Frame{Command: tt.cmd, Headers: hs, Body: []byte("body")}))
 		if got != tt.want {
 			t.Errorf("%v %s:\n got %q\nwant %q", tt.v, tt.cmd, got, tt.want)
+		}
+		// What was written reads back with the carried values intact.
+		back, err := parseChunks(t, tt.v, stomp.Limits{}, [][]byte{[]byte(got)})
+		if err != nil || len(back) != 1 {
+			t.Fatalf("%v %s: read back %v, %v", tt.v, tt.cmd, back, err)
+		}
+		if v, _ := back[0].Get("end"); v != "z\r" {
+			t.Errorf("%v %s: end read back as %q", tt.v, tt.cmd, v)
 		}
 	}
 }
