@@ -26,6 +26,8 @@ type Config struct {
 	Requests int           // rpc: stop after this many requests (0 = no limit)
 	Method   string        // rpc
 	Topic    string        // fanout
+	Protocol string        // fanout: herald.v1 or mqtt
+	QoS      int           // fanout --protocol mqtt: 0 or 1
 	Seed     uint64        // chat: which members speak
 
 	PID     int           // server process to sample (RSS, CPU)
@@ -61,6 +63,7 @@ scenarios:
             --conns 1000 --messages 10000 --size 64 --window 64
   fanout  N herald.v1 subscribers of one topic, one publisher at --rate msgs/s for --duration
             --conns 100 --rate 1000 --duration 10s --size 64 --topic bench/fanout
+            [--protocol mqtt --qos 0|1 --url tcp://127.0.0.1:1883 (or ws://.../ws)]
   rpc     JSON-RPC requests: closed loop per connection, or open loop with --rate
             --conns 1000 --duration 10s [--rate 10000] [--requests N] --method echo
   idle    N idle herald.v1 connections subscribed to idle/<i>; server RSS per connection
@@ -113,6 +116,8 @@ func ParseArgs(args []string, stderr io.Writer) (*Config, error) {
 		fs.DurationVar(&c.Duration, "duration", 10*time.Second, "publishing time")
 		fs.IntVar(&c.Size, "size", 64, "payload bytes")
 		fs.StringVar(&c.Topic, "topic", "bench/fanout", "topic")
+		fs.StringVar(&c.Protocol, "protocol", "herald.v1", "herald.v1 or mqtt (MQTT 3.1.1 over tcp:// or ws://)")
+		fs.IntVar(&c.QoS, "qos", 0, "mqtt: QoS of the subscriptions and publications, 0 or 1")
 	case "rpc":
 		load(1000, 30*time.Second, 32<<10)
 		fs.Float64Var(&c.Rate, "rate", 0, "requests per second, open loop (0: closed loop)")
@@ -156,7 +161,11 @@ func ParseArgs(args []string, stderr io.Writer) (*Config, error) {
 
 // check validates a load scenario's flags.
 func (c *Config) check(sources string) error {
-	t, err := ParseTarget(c.URL)
+	parse := ParseTarget
+	if c.Protocol == "mqtt" {
+		parse = parseMQTTTarget
+	}
+	t, err := parse(c.URL)
 	if err != nil {
 		return err
 	}
@@ -198,6 +207,12 @@ func (c *Config) check(sources string) error {
 		}
 		if c.Size < 24 {
 			errs = append(errs, errors.New("--size must be at least 24 (the payload carries a timestamp)"))
+		}
+		if c.Protocol != "herald.v1" && c.Protocol != "mqtt" {
+			errs = append(errs, errors.New("--protocol must be herald.v1 or mqtt"))
+		}
+		if c.QoS != 0 && c.QoS != 1 {
+			errs = append(errs, errors.New("--qos must be 0 or 1"))
 		}
 	case "rpc":
 		if c.Rate < 0 || c.Requests < 0 || c.Size < 0 {

@@ -54,7 +54,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "chat":
 		rep = runChat(ctx, cfg, say, stderr)
 	case "fanout":
-		rep = runFanout(ctx, cfg, say, stderr)
+		if cfg.Protocol == "mqtt" {
+			rep = runMQTTFanout(ctx, cfg, say, stderr)
+		} else {
+			rep = runFanout(ctx, cfg, say, stderr)
+		}
 	case "rpc":
 		rep = runRPC(ctx, cfg, say, stderr)
 	case "idle":
