@@ -15,12 +15,7 @@ import (
 // the poll timeout (an empty batch); wait=0 never holds. A newer poll or
 // a stream on the same session releases a held one (empty batch).
 func (m *Manager) poll(w http.ResponseWriter, r *http.Request, id string) {
-	ss := m.lookup(w, id)
-	if ss == nil {
-		return
-	}
-	ss.touch()
-	after, ok := ackParam(w, r)
+	ss, after, ok := m.begin(w, r, id)
 	if !ok {
 		return
 	}
@@ -122,6 +117,18 @@ func writeBatch(w http.ResponseWriter, first uint64, msgs [][]byte, ended bool, 
 }
 
 // ackParam reads the optional ack=N parameter.
+// begin starts serving a GET on session id: the session (its expiry
+// pushed back) and the client's acknowledgement cursor. It has answered
+// the request when ok is false.
+func (m *Manager) begin(w http.ResponseWriter, r *http.Request, id string) (ss *session, after uint64, ok bool) {
+	if ss = m.lookup(w, id); ss == nil {
+		return nil, 0, false
+	}
+	ss.touch()
+	after, ok = ackParam(w, r)
+	return ss, after, ok
+}
+
 func ackParam(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 	v := r.URL.Query().Get("ack")
 	if v == "" {

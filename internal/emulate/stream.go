@@ -19,12 +19,7 @@ import (
 // "event: close" with {"code","reason"} ends the stream when the session
 // ends. The stream is a raw core session: idle, it holds no goroutine.
 func (m *Manager) stream(w http.ResponseWriter, r *http.Request, id string) {
-	ss := m.lookup(w, id)
-	if ss == nil {
-		return
-	}
-	ss.touch()
-	after, ok := ackParam(w, r)
+	ss, after, ok := m.begin(w, r, id)
 	if !ok {
 		return
 	}
