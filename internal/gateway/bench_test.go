@@ -1,12 +1,13 @@
 package gateway
 
 import (
+	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"runtime"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/heraldhq/herald/internal/core"
 	"github.com/heraldhq/herald/internal/wsframe"
@@ -80,7 +81,7 @@ func BenchmarkDownstream(b *testing.B) {
 		for got < n {
 			m, err := w.br.Read(buf)
 			if err != nil {
-				b.Fatal(err)
+				b.Fatalf("after %d of %d bytes: %v", got, n, err)
 			}
 			w.cr.Feed(buf[:m], func(op byte, p []byte) error { got += int64(len(p)); return nil })
 		}
@@ -172,16 +173,38 @@ func heap() (uint64, int) {
 	return m.HeapAlloc, runtime.NumGoroutine()
 }
 
+// upgrade performs a WebSocket handshake on a plain connection and keeps
+// nothing else, so that the client side costs what a TCP socket costs.
+func upgrade(b *testing.B, addr, path string) net.Conn {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", path, addr)
+	var tail [4]byte
+	var one [1]byte
+	for string(tail[:]) != "\r\n\r\n" {
+		if _, err := c.Read(one[:]); err != nil {
+			b.Fatal(err)
+		}
+		copy(tail[:], tail[1:])
+		tail[3] = one[0]
+	}
+	return c
+}
+
 // BenchmarkIdleMemory opens 2000 idle gateway connections and reports the
 // server's heap and goroutines per connection: the total, less what the
 // same number of client and backend sockets cost on their own (measured
-// with plain TCP pairs).
+// with plain TCP pairs). For comparison, core-B/conn is an idle core
+// session (a WebSocket with an adapter that does nothing), measured the
+// same way.
 func BenchmarkIdleMemory(b *testing.B) {
 	const n = 2000
 	for range b.N {
 		// Baseline: n client sockets and n accepted sockets.
 		addr, accepted := holder(b)
-		h0, g0 := heap()
+		h0, _ := heap()
 		var plain []net.Conn
 		for range n {
 			c, err := net.Dial("tcp", addr)
@@ -194,37 +217,63 @@ func BenchmarkIdleMemory(b *testing.B) {
 			runtime.Gosched()
 		}
 		h1, _ := heap()
-		pair := float64(h1-h0) / n
-
-		// The gateway: n WebSocket clients, n backend sockets accepted by
-		// the holder, and the server between them.
-		h := newHarness(b, core.Config{})
-		backend, bAccepted := holder(b)
-		h.route(b, "/idle", Route{Backend: backend, MaxConns: -1})
-		h2, g2 := heap()
-		var clients []*wsClient
-		for range n {
-			clients = append(clients, dialWS(b, h.addr, "/idle", nil))
-		}
-		for len(bAccepted()) < n {
-			runtime.Gosched()
-		}
-		// Let every dial goroutine finish and the connections settle.
-		for h.core.Sessions() < n {
-			runtime.Gosched()
-		}
-		time.Sleep(200 * time.Millisecond) // measurement only: dial goroutines exit
-		h3, g3 := heap()
-		perConn := (float64(h3-h2) - pair*n) / n
-		b.ReportMetric(perConn, "server-B/conn")
-		b.ReportMetric(float64(g3-g2)/n, "goroutines/conn")
-		b.ReportMetric(pair/2, "B/socket")
-		_ = g0
+		socket := float64(h1-h0) / (2 * n)
 		for _, c := range plain {
 			c.Close()
 		}
-		for _, c := range clients {
-			c.c.Close()
+		for _, c := range accepted() {
+			c.Close()
+		}
+
+		h := newHarness(b, core.Config{})
+		h.mux.HandleFunc("GET /core", func(w http.ResponseWriter, r *http.Request) {
+			h.core.Upgrade(w, r, core.Accept{Protocol: "idle", Adapter: idleAdapter{}})
+		})
+		backend, bAccepted := holder(b)
+		h.route(b, "/idle", Route{Backend: backend, MaxConns: -1})
+
+		// Core sessions: n clients and the server side.
+		h2, _ := heap()
+		var cores []net.Conn
+		for range n {
+			cores = append(cores, upgrade(b, h.addr, "/core"))
+		}
+		for h.core.Sessions() < n {
+			runtime.Gosched()
+		}
+		h3, _ := heap()
+		b.ReportMetric((float64(h3-h2)-socket*n)/n, "core-B/conn")
+
+		// Gateway connections: n clients, n backend sockets accepted by
+		// the holder, and the server between them.
+		h4, g4 := heap()
+		var clients []net.Conn
+		for range n {
+			clients = append(clients, upgrade(b, h.addr, "/idle"))
+		}
+		for len(bAccepted()) < n || h.core.Sessions() < 2*n {
+			runtime.Gosched()
+		}
+		// The dial goroutines end once their connection is attached.
+		for runtime.NumGoroutine() > g4 {
+			runtime.Gosched()
+		}
+		h5, g5 := heap()
+		b.ReportMetric((float64(h5-h4)-2*socket*n)/n, "gateway-B/conn")
+		b.ReportMetric(float64(g5-g4)/n, "goroutines/conn")
+		b.ReportMetric(socket, "B/socket")
+		for _, c := range append(cores, clients...) {
+			c.Close()
 		}
 	}
 }
+
+type idleAdapter struct{}
+
+func (idleAdapter) Protocols() []string                { return nil }
+func (idleAdapter) Open(s *core.Session) core.Protocol { return idleProto{} }
+
+type idleProto struct{}
+
+func (idleProto) OnMessage(byte, []byte) error { return nil }
+func (idleProto) OnClose()                     {}

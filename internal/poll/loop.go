@@ -4,7 +4,9 @@ package poll
 
 import (
 	"errors"
+	"os"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -89,8 +91,10 @@ func (l *loop) stop() {
 
 func (l *loop) run() {
 	events := make([]unix.EpollEvent, 256)
+	wait, done := l.waiter(events)
+	defer done()
 	for {
-		n, err := unix.EpollWait(l.epfd, events, -1)
+		n, err := wait()
 		if err != nil {
 			if errors.Is(err, unix.EINTR) {
 				continue
@@ -126,8 +130,41 @@ func (l *loop) run() {
 	for _, c := range conns {
 		l.finish(c, ErrClosed)
 	}
-	unix.Close(l.epfd)
 	unix.Close(l.wakefd)
+}
+
+// waiter returns the loop's wait for events and the function that
+// releases the epoll descriptor. The descriptor is waited on through Go's
+// netpoller (it is readable when events are ready), so an idle loop parks
+// its goroutine instead of holding a thread and a P in a blocking
+// epoll_wait: a blocked syscall keeps its P until sysmon retakes it, and
+// every goroutine the loop wakes (flush workers, handlers) waited for
+// that, tens of microseconds a time. When the netpoller cannot take the
+// descriptor, the loop blocks in epoll_wait as before.
+func (l *loop) waiter(events []unix.EpollEvent) (wait func() (int, error), done func()) {
+	blocking := func() (int, error) { return unix.EpollWait(l.epfd, events, -1) }
+	if err := unix.SetNonblock(l.epfd, true); err != nil {
+		return blocking, func() { unix.Close(l.epfd) }
+	}
+	f := os.NewFile(uintptr(l.epfd), "epoll")
+	rc, err := f.SyscallConn()
+	// Only a descriptor registered with the netpoller takes deadlines.
+	if err != nil || f.SetReadDeadline(time.Time{}) != nil {
+		unix.SetNonblock(l.epfd, false)
+		return blocking, func() { f.Close() }
+	}
+	return func() (int, error) {
+		var n int
+		var werr error
+		err := rc.Read(func(uintptr) bool {
+			n, werr = unix.EpollWait(l.epfd, events, 0)
+			return n > 0 || werr != nil && !errors.Is(werr, unix.EINTR)
+		})
+		if err != nil {
+			return 0, err
+		}
+		return n, werr
+	}, func() { f.Close() }
 }
 
 func (l *loop) handle(c *Conn, ev uint32) {
