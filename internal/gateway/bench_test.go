@@ -108,6 +108,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		b.Cleanup(func() { c.Close() }) // before the service waits for its handler
 		buf := make([]byte, len(msg))
 		b.ResetTimer()
 		for range b.N {

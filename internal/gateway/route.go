@@ -44,7 +44,7 @@ type Route struct {
 	// default 10s.
 	ConnectTimeout time.Duration
 	// IdleTimeout closes a connection with no bytes either way for this
-	// long; default 5 minutes.
+	// long (checked once a second, so at least 1s); default 5 minutes.
 	IdleTimeout time.Duration
 	// TLS, when not nil, connects to the backend with TLS.
 	TLS *tls.Config
@@ -78,6 +78,9 @@ func (r *Route) normalize() error {
 	if r.IdleTimeout <= 0 {
 		r.IdleTimeout = DefaultIdleTimeout
 	}
+	// The sweeper checks once a second: a shorter timeout would close
+	// connections at their first check.
+	r.IdleTimeout = max(r.IdleTimeout, time.Second)
 	if r.Buffer <= 0 {
 		r.Buffer = DefaultBuffer
 	}

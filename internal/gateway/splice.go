@@ -148,12 +148,12 @@ func (sp *splice) OnMessage(op byte, data []byte) error {
 		return nil
 	}
 	sp.active.Store(time.Now().Unix())
-	sp.rt.m.toBackend.Add(float64(len(data)))
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	if sp.ending || sp.shutWanted {
 		return nil
 	}
+	sp.rt.m.toBackend.Add(float64(len(data)))
 	if sp.be == nil || len(sp.pending) > 0 {
 		sp.keepLocked(data)
 		return nil
