@@ -40,8 +40,17 @@ func (d *Dialer) Open(ctx context.Context, first, n int) OpenResult {
 	if workers <= 0 {
 		workers = 64
 	}
-	workers = min(workers, n)
-	slots := make([]*Conn, n)
+	res, conns := openAll(ctx, n, workers, d.Stats, func(i int) (*Conn, error) { return d.dial(ctx, first+i) })
+	res.Conns = conns
+	return res
+}
+
+// openAll dials n connections, at most workers at a time, and returns
+// those that opened, in index order, with the connect-time histogram;
+// Failed counts the rest (dial errors, or not attempted once ctx ended).
+func openAll[C any](ctx context.Context, n, workers int, stats *Stats, dial func(i int) (*C, error)) (OpenResult, []*C) {
+	workers = min(max(workers, 1), n)
+	slots := make([]*C, n)
 	var (
 		next     atomic.Int64
 		mu       sync.Mutex
@@ -58,11 +67,10 @@ func (d *Dialer) Open(ctx context.Context, first, n int) OpenResult {
 					break
 				}
 				start := time.Now()
-				c, err := d.dial(ctx, first+i)
+				c, err := dial(i)
 				if err != nil {
-					d.Stats.Errors.Add(1)
+					stats.Errors.Add(1)
 					mu.Lock()
-					res.Failed++
 					if res.FirstErr == nil {
 						res.FirstErr = err
 					}
@@ -79,16 +87,17 @@ func (d *Dialer) Open(ctx context.Context, first, n int) OpenResult {
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(startAll)
+	var conns []*C
 	for _, c := range slots {
 		if c != nil {
-			res.Conns = append(res.Conns, c)
+			conns = append(conns, c)
 		}
 	}
-	res.Failed = n - len(res.Conns)
+	res.Failed = n - len(conns)
 	if res.Failed > 0 && res.FirstErr == nil {
 		res.FirstErr = ctx.Err()
 	}
-	return res
+	return res, conns
 }
 
 func (d *Dialer) dial(ctx context.Context, id int) (*Conn, error) {

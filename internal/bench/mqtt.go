@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -430,52 +431,7 @@ type mqttDialer struct {
 // Open opens n connections with IDs first..first+n-1 and returns them
 // with what Open achieved (OpenResult.Conns stays empty).
 func (d *mqttDialer) Open(first, n int) (OpenResult, []*mqttConn) {
-	workers := min(max(d.Concurrency, 1), n)
-	slots := make([]*mqttConn, n)
-	var (
-		next     atomic.Int64
-		mu       sync.Mutex
-		res      = OpenResult{Connect: NewHistogram()}
-		wg       sync.WaitGroup
-		startAll = time.Now()
-	)
-	for range workers {
-		wg.Go(func() {
-			h := NewHistogram()
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					break
-				}
-				start := time.Now()
-				c, err := d.dial(first + i)
-				if err != nil {
-					d.Stats.Errors.Add(1)
-					mu.Lock()
-					if res.FirstErr == nil {
-						res.FirstErr = err
-					}
-					mu.Unlock()
-					continue
-				}
-				h.Record(int64(time.Since(start)))
-				slots[i] = c
-			}
-			mu.Lock()
-			res.Connect.Merge(h)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
-	res.Elapsed = time.Since(startAll)
-	var conns []*mqttConn
-	for _, c := range slots {
-		if c != nil {
-			conns = append(conns, c)
-		}
-	}
-	res.Failed = n - len(conns)
-	return res, conns
+	return openAll(context.Background(), n, d.Concurrency, d.Stats, func(i int) (*mqttConn, error) { return d.dial(first + i) })
 }
 
 func (d *mqttDialer) dial(id int) (*mqttConn, error) {
