@@ -248,6 +248,10 @@ func (h *Hooks) post(ctx context.Context, u string, body any, hdr http.Header) (
 	return resp.StatusCode, data, maxAge(resp.Header.Get("Cache-Control")), nil
 }
 
+// maxCacheAge bounds a backend's max-age, in seconds: answers are
+// reconsidered at least daily.
+const maxCacheAge = 24 * 60 * 60
+
 // maxAge reads Cache-Control: -1 for no-store (or no-cache), the max-age,
 // or 0 when it says neither.
 func maxAge(cc string) time.Duration {
@@ -261,7 +265,9 @@ func maxAge(cc string) time.Duration {
 				if n <= 0 {
 					return -1
 				}
-				return time.Duration(n) * time.Second
+				// Capped: a huge max-age would overflow Duration into a
+				// negative (never cached) or, worse, a wrapped value.
+				return time.Duration(min(n, maxCacheAge)) * time.Second
 			}
 		}
 	}
