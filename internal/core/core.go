@@ -348,7 +348,7 @@ func (c *Core) Shutdown(ctx context.Context) error {
 		for _, s := range list {
 			s.Abort()
 		}
-		<-drained // aborting makes every loop report the close promptly
+		c.awaitAborted(drained)
 	}
 	c.pollMu.Lock()
 	c.stop()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -15,12 +16,13 @@ import (
 const readBufSize = 64 << 10
 
 type loop struct {
-	epfd   int
-	wakefd int // eventfd used to stop the loop
-	mu     sync.Mutex
-	conns  map[int]*Conn
-	gen    uint32
-	buf    []byte
+	epfd     int
+	wakefd   int // eventfd that wakes the loop: to stop it, or a nudge
+	stopping atomic.Bool
+	mu       sync.Mutex
+	conns    map[int]*Conn
+	gen      uint32
+	buf      []byte
 }
 
 func newLoop() (*loop, error) {
@@ -85,6 +87,16 @@ func (l *loop) add(c *Conn) error {
 }
 
 func (l *loop) stop() {
+	l.stopping.Store(true)
+	l.wake()
+}
+
+// wake makes the loop run a turn. The poller nudges every loop
+// periodically: a loop waits on its epoll descriptor through Go's netpoller
+// (nested epoll), and should a readiness notification ever be lost, the
+// loop would otherwise sleep with events pending; the nudge's turn
+// collects them. An idle loop pays one eventfd read per nudge.
+func (l *loop) wake() {
 	var one = [8]byte{1}
 	unix.Write(l.wakefd, one[:])
 }
@@ -106,7 +118,9 @@ func (l *loop) run() {
 			ev := &events[i]
 			fd := int(ev.Fd)
 			if fd == l.wakefd {
-				stopping = true
+				var cnt [8]byte
+				unix.Read(l.wakefd, cnt[:]) // level-triggered: reset it
+				stopping = l.stopping.Load()
 				continue
 			}
 			l.mu.Lock()
@@ -158,7 +172,9 @@ func (l *loop) waiter(events []unix.EpollEvent) (wait func() (int, error), done 
 		var werr error
 		err := rc.Read(func(uintptr) bool {
 			n, werr = unix.EpollWait(l.epfd, events, 0)
-			return n > 0 || werr != nil && !errors.Is(werr, unix.EINTR)
+			// Any error returns to run, which retries EINTR: waiting for
+			// readiness instead could miss events that are already there.
+			return n > 0 || werr != nil
 		})
 		if err != nil {
 			return 0, err

@@ -25,6 +25,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -52,8 +53,13 @@ type Poller struct {
 	loops  []*loop
 	next   atomic.Uint32
 	closed atomic.Bool
+	done   chan struct{} // stops the nudger
 	wg     sync.WaitGroup
 }
+
+// nudgeInterval is how often every loop is woken regardless of events
+// (see loop.wake).
+const nudgeInterval = time.Second
 
 // New starts n loops (n <= 0 means one per CPU, at most 4: reading is cheap
 // next to the application work the loops hand off).
@@ -61,7 +67,7 @@ func New(n int) (*Poller, error) {
 	if n <= 0 {
 		n = min(runtime.GOMAXPROCS(0), 4)
 	}
-	p := &Poller{}
+	p := &Poller{done: make(chan struct{})}
 	for range n {
 		l, err := newLoop()
 		if err != nil {
@@ -72,7 +78,25 @@ func New(n int) (*Poller, error) {
 		p.wg.Add(1)
 		go func() { defer p.wg.Done(); l.run() }()
 	}
+	p.wg.Add(1)
+	go p.nudge()
 	return p, nil
+}
+
+func (p *Poller) nudge() {
+	defer p.wg.Done()
+	t := time.NewTicker(nudgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			for _, l := range p.loops {
+				l.wake()
+			}
+		case <-p.done:
+			return
+		}
+	}
 }
 
 // Add takes over c: its descriptor is duplicated into non-blocking mode and
@@ -107,6 +131,7 @@ func (p *Poller) Close() error {
 	if p.closed.Swap(true) {
 		return nil
 	}
+	close(p.done)
 	for _, l := range p.loops {
 		l.stop()
 	}

@@ -82,6 +82,14 @@ func (s *Serial) Release() {
 	}
 }
 
+// State reports, for diagnostics, the number of functions waiting and
+// whether the mailbox is running (scheduled, or held) and closed.
+func (s *Serial) State() (pending int, running, held, closed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.fns), s.running, s.held, s.closed
+}
+
 // Len reports the number of functions waiting.
 func (s *Serial) Len() int {
 	s.mu.Lock()
