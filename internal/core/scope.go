@@ -25,8 +25,8 @@ type Scope struct {
 	SessionID  string
 	Identity   Identity
 	RemoteAddr string
-	Protocol   string // subprotocol or listener protocol: "herald.v1", "chat", "text", "stomp", "mqtt"
-	Transport  string // "websocket", "tcp", ...
+	Protocol   string        // subprotocol or listener protocol: "herald.v1", "chat", "text", "stomp", "mqtt"
+	Transport  string        // "websocket", "tcp", ...
 	live       *liveIdentity // the identity after an in-band refresh (identity.go)
 	header     string        // compact "Key: value\r\n" block; parsed on demand to keep idle connections small
 }

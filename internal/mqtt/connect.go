@@ -170,9 +170,9 @@ func (c *conn) onConnect(pk *packets.Packet) {
 		o := &c.a.opts
 		props = packets.Properties{
 			AuthenticationMethod: c.authMethod,
-			MaximumPacketSize: uint32(o.MaxPacketSize),
-			TopicAliasMaximum: uint16(o.TopicAliasMaximum),
-			AssignedClientID:  assigned,
+			MaximumPacketSize:    uint32(o.MaxPacketSize),
+			TopicAliasMaximum:    uint16(o.TopicAliasMaximum),
+			AssignedClientID:     assigned,
 		}
 		if o.ReceiveMaximum < 65535 {
 			props.ReceiveMaximum = uint16(o.ReceiveMaximum)
