@@ -39,3 +39,13 @@ func explicitOrigins(allowed []string) []string {
 	}
 	return slices.DeleteFunc(slices.Clone(allowed), func(p string) bool { return p == "*" })
 }
+
+// InBand is implemented by adapters whose protocol authenticates once
+// the transport is up (STOMP and MQTT CONNECT). Their WebSocket
+// handshake is not put to the connect hook: the CONNECT is, once, with
+// the handshake's headers (cookies, Authorization, access_token) as well
+// as its own login and passcode, so every transport of the protocol
+// authenticates the same way.
+type InBand interface {
+	AuthenticatesInBand()
+}

@@ -37,7 +37,11 @@ func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 	if protocol == "" {
 		protocol = "text"
 	}
-	id, err := c.connect(r.Context(), &ConnectInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Protocol: protocol, Transport: "websocket", Path: r.URL.Path})
+	var id Identity
+	var err error
+	if _, inBand := a.(InBand); !inBand {
+		id, err = c.connect(r.Context(), &ConnectInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Protocol: protocol, Transport: "websocket", Path: r.URL.Path})
+	}
 	if err != nil {
 		c.m.rejected.Inc()
 		status := http.StatusForbidden

@@ -80,3 +80,6 @@ func (c *conn) Expire() {
 	}
 	c.closeWith(final, core.ClosePolicyViolation, core.ReasonExpired)
 }
+
+// AuthenticatesInBand implements core.InBand: CONNECT authenticates.
+func (a *Adapter) AuthenticatesInBand() {}

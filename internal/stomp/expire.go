@@ -13,3 +13,6 @@ func (c *conn) Expire() {
 		{"message", core.ReasonExpired}, {"content-type", "text/plain"}, {"content-length", "0"},
 	}}), core.ClosePolicyViolation, core.ReasonExpired)
 }
+
+// AuthenticatesInBand implements core.InBand: CONNECT authenticates.
+func (a *Adapter) AuthenticatesInBand() {}
