@@ -1,0 +1,298 @@
+package herald_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/stomp/stomptest"
+)
+
+// wsStatus dials /ws with header and query and returns the handshake's
+// HTTP status (101 when it succeeded; the connection is then closed).
+func wsStatus(t *testing.T, base, query string, header http.Header, subprotocol string) int {
+	t.Helper()
+	opts := &websocket.DialOptions{HTTPHeader: header}
+	if subprotocol != "" {
+		opts.Subprotocols = []string{subprotocol}
+	}
+	c, resp, err := websocket.Dial(ctxT(t), wsURL(base)+query, opts)
+	if err == nil {
+		c.CloseNow()
+		return http.StatusSwitchingProtocols
+	}
+	if resp == nil {
+		t.Fatalf("dial: %v", err)
+	}
+	return resp.StatusCode
+}
+
+// TestAuthWebSocketHandshake: each token source, and refusals with 401.
+func TestAuthWebSocketHandshake(t *testing.T) {
+	_, base := start(t, herald.Options{Authenticator: jwtAuth(t), AllowedOrigins: []string{"*", "https://app.example.com"}})
+	good := chatter(t, time.Minute)
+	cookie := func(origin string) http.Header {
+		h := http.Header{"Cookie": {"herald_token=" + good}}
+		if origin != "" {
+			h.Set("Origin", origin)
+		}
+		return h
+	}
+	cases := []struct {
+		name   string
+		query  string
+		header http.Header
+		want   int
+	}{
+		{"no credentials", "", nil, 401},
+		{"garbage token", "", bearer("garbage"), 401},
+		{"expired token", "", bearer(chatter(t, -time.Minute)), 401},
+		{"wrong audience", "", bearer(mint(t, "a", time.Minute, map[string]any{"aud": "other"})), 401},
+		{"Authorization header", "", bearer(good), 101},
+		{"access_token parameter", "?access_token=" + good, nil, 101},
+		{"cookie, no Origin", "", cookie(""), 101},
+		{"cookie, explicitly allowed origin", "", cookie("https://app.example.com"), 101},
+		// "*" admits the page but not its cookies: cross-site WebSocket
+		// hijacking would otherwise ride on the user's session.
+		{"cookie, origin allowed only by *", "", cookie("https://evil.example"), 401},
+		{"header, origin allowed only by *", "", func() http.Header { h := bearer(good); h.Set("Origin", "https://evil.example"); return h }(), 101},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			for _, sub := range []string{"herald.v1", "chat", ""} {
+				if got := wsStatus(t, base, c.query, c.header, sub); got != c.want {
+					t.Fatalf("subprotocol %q: status %d, want %d", sub, got, c.want)
+				}
+			}
+		})
+	}
+}
+
+// TestAuthAnonymous: refused unless allowed; when allowed, restricted to
+// AnonymousPermissions.
+func TestAuthAnonymous(t *testing.T) {
+	_, base := start(t, herald.Options{Authenticator: jwtAuth(t)})
+	if got := wsStatus(t, base, "", nil, "herald.v1"); got != 401 {
+		t.Fatalf("anonymous with an authenticator: %d, want 401", got)
+	}
+	_, base = start(t, herald.Options{Authenticator: jwtAuth(t), Anonymous: true, AnonymousPermissions: &herald.Permissions{Subscribe: []string{"public/#"}}})
+	r := newRPC(t, base)
+	if m := r.call(1, "subscribe", map[string]any{"topic": "public/x"}); m["error"] != nil {
+		t.Fatalf("anonymous subscribe to public: %v", m)
+	}
+	if m := r.call(2, "subscribe", map[string]any{"topic": "chat/x"}); errorCode(m) != herald.CodeForbidden {
+		t.Fatalf("anonymous subscribe to chat: %v", m)
+	}
+	// A bad token is not anonymous: it is refused.
+	if got := wsStatus(t, base, "", bearer("garbage"), "herald.v1"); got != 401 {
+		t.Fatalf("bad token with Anonymous: %d, want 401", got)
+	}
+}
+
+// TestAuthPermissionsNative: token permissions over JSON-RPC, for topics
+// and methods, from a role and from the herald claim.
+func TestAuthPermissionsNative(t *testing.T) {
+	srv, base := start(t, herald.Options{Authenticator: jwtAuth(t)})
+	srv.Handle("echo", func(ctx context.Context, p json.RawMessage) (any, error) { return p, nil })
+	srv.Handle("admin.drop", func(ctx context.Context, p json.RawMessage) (any, error) { return "dropped", nil })
+	dialTok := func(tok string) *rpcClient {
+		return newRPCWith(t, base, bearer(tok))
+	}
+	role := dialTok(chatter(t, time.Minute))
+	claim := dialTok(mint(t, "bob", time.Minute, map[string]any{"herald": map[string]any{"sub": []string{"a/+"}, "call": []string{"admin.*"}}}))
+	cases := []struct {
+		c      *rpcClient
+		method string
+		params any
+		want   int // 0: success
+	}{
+		{role, "subscribe", map[string]any{"topic": "chat/#"}, 0},
+		{role, "subscribe", map[string]any{"topic": "chat/room"}, 0},
+		{role, "subscribe", map[string]any{"topic": "#"}, herald.CodeForbidden},
+		{role, "subscribe", map[string]any{"topic": "news/x"}, herald.CodeForbidden},
+		{role, "publish", map[string]any{"topic": "chat/room", "data": "hi"}, 0},
+		{role, "publish", map[string]any{"topic": "chat/room/deep", "data": "hi"}, herald.CodeForbidden},
+		{role, "publish", map[string]any{"topic": "news/x", "data": "hi"}, herald.CodeForbidden},
+		{role, "echo", map[string]any{"x": 1}, 0},
+		{role, "admin.drop", nil, herald.CodeForbidden},
+		{claim, "subscribe", map[string]any{"topic": "a/b"}, 0},
+		{claim, "subscribe", map[string]any{"topic": "a/#"}, herald.CodeForbidden},
+		{claim, "admin.drop", nil, 0},
+		{claim, "echo", nil, herald.CodeForbidden},
+		{claim, "publish", map[string]any{"topic": "a/b", "data": 1}, herald.CodeForbidden},
+	}
+	for i, c := range cases {
+		m := c.c.call(i+1, c.method, c.params)
+		if got := errorCode(m); got != c.want {
+			t.Errorf("case %d: %s %v: code %d, want %d (%v)", i, c.method, c.params, got, c.want, m)
+		}
+	}
+}
+
+// newRPCWith is newRPC with handshake headers.
+func newRPCWith(t *testing.T, base string, h http.Header) *rpcClient {
+	t.Helper()
+	c, _, err := websocket.Dial(ctxT(t), wsURL(base), &websocket.DialOptions{Subprotocols: []string{"herald.v1"}, HTTPHeader: h})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	return wrapRPC(t, c)
+}
+
+// TestAuthAuthorizeCallHook: AuthorizeCall runs after the permissions and
+// its refusal is -32003 too.
+func TestAuthAuthorizeCallHook(t *testing.T) {
+	srv, base := start(t, herald.Options{AuthorizeCall: func(ctx context.Context, c *herald.Client, method string) error {
+		if method == "secret" {
+			return herald.ErrForbidden
+		}
+		return nil
+	}})
+	srv.Handle("secret", func(ctx context.Context, p json.RawMessage) (any, error) { return "leak", nil })
+	srv.Handle("open", func(ctx context.Context, p json.RawMessage) (any, error) { return "ok", nil })
+	r := newRPC(t, base)
+	if m := r.call(1, "secret", nil); errorCode(m) != herald.CodeForbidden {
+		t.Fatalf("secret: %v", m)
+	}
+	if m := r.call(2, "open", nil); m["result"] != "ok" {
+		t.Fatalf("open: %v", m)
+	}
+}
+
+// TestAuthSSEAndPoll: the HTTP transports refuse with 401 and 403.
+func TestAuthSSEAndPoll(t *testing.T) {
+	srv := herald.New(herald.Options{Authenticator: jwtAuth(t)})
+	mux := http.NewServeMux()
+	mux.Handle("/events", srv.EventsHandler())
+	mux.Handle("/poll", srv.PollHandler())
+	hs := httptest.NewServer(mux)
+	t.Cleanup(func() { srv.Shutdown(context.Background()); hs.Close() })
+	tok := chatter(t, time.Minute)
+	sse := func(q string, h http.Header) int {
+		req, _ := http.NewRequestWithContext(ctxT(t), "GET", hs.URL+"/events"+q, nil)
+		for k, v := range h {
+			req.Header[k] = v
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, c := range []struct {
+		name   string
+		q      string
+		h      http.Header
+		status int
+	}{
+		{"SSE without token", "?topic=chat/a", nil, 401},
+		{"SSE bad token", "?topic=chat/a&access_token=x", nil, 401},
+		{"SSE forbidden topic", "?topic=news/a", bearer(tok), 403},
+		{"SSE too wide a filter", "?topic=%23", bearer(tok), 403},
+		{"SSE allowed", "?topic=chat/%23&access_token=" + tok, nil, 200},
+	} {
+		if got := sse(c.q, c.h); got != c.status {
+			t.Errorf("%s: %d, want %d", c.name, got, c.status)
+		}
+	}
+	if st, m := httpDo(t, "POST", hs.URL+"/poll", "", nil); st != 401 {
+		t.Errorf("poll without token: %d %v", st, m)
+	}
+	st, m := httpDo(t, "POST", hs.URL+"/poll", "", bearer(tok))
+	if st != 201 {
+		t.Fatalf("poll with token: %d %v", st, m)
+	}
+}
+
+// TestAuthSTOMP: CONNECT passcode, handshake header for STOMP over
+// WebSocket, and permissions on topics and /queue/.
+func TestAuthSTOMP(t *testing.T) {
+	_, base, addr := startSTOMP(t, herald.Options{Authenticator: jwtAuth(t)})
+	tok := chatter(t, time.Minute)
+
+	bad := stomptest.Dial(t, addr)
+	bad.Send("CONNECT", "", "accept-version", "1.2", "host", "h")
+	if e := bad.Expect("ERROR"); header(e, "message") != "authentication failed" {
+		t.Fatalf("no passcode: %v", e.Headers)
+	}
+	bad.Closed()
+
+	expired := stomptest.Dial(t, addr)
+	expired.Send("CONNECT", "", "accept-version", "1.2", "host", "h", "login", "alice", "passcode", chatter(t, -time.Minute))
+	if e := expired.Expect("ERROR"); !strings.Contains(string(e.Body), "expired") {
+		t.Fatalf("expired passcode: %v %q", e.Headers, e.Body)
+	}
+
+	// STOMP over WebSocket: the handshake is not refused; the CONNECT may
+	// use the handshake's Authorization header instead of a passcode.
+	ws := stomptest.DialWS(t, base+"/ws?access_token="+tok, "v12.stomp")
+	ws.Connect("accept-version", "1.2", "host", "h")
+
+	c := stomptest.Dial(t, addr)
+	c.Connect("accept-version", "1.2", "host", "h", "login", "alice", "passcode", tok)
+	c.Send("SUBSCRIBE", "", "id", "1", "destination", "/topic/chat/room", "receipt", "r1")
+	c.Receipt("r1")
+	c.Send("SUBSCRIBE", "", "id", "2", "destination", "/queue/jobs", "receipt", "r2")
+	c.Receipt("r2")
+	c.Send("SUBSCRIBE", "", "id", "3", "destination", "/queue/other", "receipt", "r3")
+	if e := c.Expect("ERROR"); !strings.Contains(string(e.Body), "/queue/other") {
+		t.Fatalf("forbidden queue: %v %q", e.Headers, e.Body)
+	}
+	c2 := stomptest.Dial(t, addr)
+	c2.Connect("accept-version", "1.2", "host", "h", "login", "alice", "passcode", tok)
+	c2.Send("SEND", "x", "destination", "/topic/news/a", "receipt", "r4")
+	if e := c2.Expect("ERROR"); header(e, "message") == "" {
+		t.Fatalf("forbidden SEND: %v", e.Headers)
+	}
+}
+
+// TestAuthRefreshAndExpiry (native over WebSocket): two connections with
+// the same short-lived token; one refreshes in band and keeps working,
+// the other is closed with 1008 "token expired" by the sweep that also
+// checked the refreshed one.
+func TestAuthRefreshAndExpiry(t *testing.T) {
+	srv, base := start(t, herald.Options{Authenticator: jwtAuth(t)})
+	srv.Handle("echo", func(ctx context.Context, p json.RawMessage) (any, error) {
+		c, _ := herald.ClientFromContext(ctx)
+		return c.Identity.Expires.Unix(), nil
+	})
+	short := chatter(t, 2*time.Second)
+	kept := newRPCWith(t, base, bearer(short))
+	lost := newRPCWith(t, base, bearer(short))
+
+	long := chatter(t, time.Hour)
+	m := kept.call(1, "refresh", map[string]any{"token": long})
+	res, _ := m["result"].(map[string]any)
+	if res == nil || res["subject"] != "alice" || int64(res["expires"].(float64)) < time.Now().Add(30*time.Minute).Unix() {
+		t.Fatalf("refresh: %v", m)
+	}
+	// Refusals leave the connection as it was.
+	if m := kept.call(2, "refresh", map[string]any{"token": "garbage"}); errorCode(m) != herald.CodeUnauthorized {
+		t.Fatalf("bad refresh: %v", m)
+	}
+	if m := kept.call(3, "refresh", map[string]any{"token": mint(t, "mallory", time.Hour, nil)}); errorCode(m) != herald.CodeForbidden {
+		t.Fatalf("refresh as another subject: %v", m)
+	}
+	if m := kept.call(4, "refresh", map[string]any{}); errorCode(m) != herald.CodeInvalidParams {
+		t.Fatalf("refresh without token: %v", m)
+	}
+
+	err := lost.closed()
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != "token expired" {
+		t.Fatalf("unrefreshed connection ended with %v, want 1008 token expired", err)
+	}
+	m = kept.call(5, "echo", nil)
+	if exp, ok := m["result"].(float64); !ok || int64(exp) < time.Now().Add(30*time.Minute).Unix() {
+		t.Fatalf("refreshed connection: %v (handlers must see the new expiry)", m)
+	}
+}
