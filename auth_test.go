@@ -368,3 +368,41 @@ func TestAuthLongPollRefreshAndExpiry(t *testing.T) {
 		t.Fatalf("refreshed session after the other expired: %v", r)
 	}
 }
+
+// TestAuthGatewayRoute: a gateway route with AuthRequired uses the same
+// authenticator (and token sources) as every other endpoint.
+func TestAuthGatewayRoute(t *testing.T) {
+	backend := echoService(t)
+	_, base := gatewayServer(t, herald.Options{Authenticator: jwtAuth(t)}, map[string]herald.GatewayRoute{
+		"/tcp/secure": {Backend: backend, AuthRequired: true},
+	})
+	ws := "ws" + strings.TrimPrefix(base, "http") + "/tcp/secure"
+	status := func(url string, hdr http.Header) int {
+		t.Helper()
+		_, resp, err := wsDial(t, url, &websocket.DialOptions{HTTPHeader: hdr})
+		if err == nil {
+			return http.StatusSwitchingProtocols
+		}
+		if resp == nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode
+	}
+	tok := chatter(t, time.Minute)
+	for _, c := range []struct {
+		name string
+		url  string
+		hdr  http.Header
+		want int
+	}{
+		{"no token", ws, nil, 401},
+		{"bad token", ws, bearer("garbage"), 401},
+		{"header", ws, bearer(tok), 101},
+		{"access_token", ws + "?access_token=" + tok, nil, 101},
+		{"cookie", ws, http.Header{"Cookie": {"herald_token=" + tok}}, 101},
+	} {
+		if got := status(c.url, c.hdr); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+}
