@@ -2,7 +2,9 @@ package herald_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -47,5 +49,20 @@ func TestAuthSTOMPNode(t *testing.T) {
 	})
 	if n := strings.Count(out, "ok "); n != 4 {
 		t.Fatalf("%d cases passed, want 4:\n%s", n, out)
+	}
+}
+
+// TestAuthHeraldJS: herald.js's token option and refresh() over each of
+// its transports (tests/node/auth_herald_js.mjs).
+func TestAuthHeraldJS(t *testing.T) {
+	srv, base := startHTTP(t, herald.Options{Authenticator: jwtAuth(t)})
+	srv.Handle("echo", func(ctx context.Context, p json.RawMessage) (any, error) { return p, nil })
+	out := testutil.Node(t, time.Minute, "auth_herald_js.mjs", map[string]string{
+		"HERALD_URL":    base,
+		"HERALD_JS":     filepath.Join(testutil.Root(t), "web", "herald.js"),
+		"HERALD_SECRET": string(testSecret),
+	})
+	if n := strings.Count(out, "ok "); n != 3 {
+		t.Fatalf("%d transports passed, want 3:\n%s", n, out)
 	}
 }
