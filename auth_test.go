@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -404,5 +405,29 @@ func TestAuthGatewayRoute(t *testing.T) {
 		if got := status(c.url, c.hdr); got != c.want {
 			t.Errorf("%s: %d, want %d", c.name, got, c.want)
 		}
+	}
+}
+
+// TestAuthSTOMPRPC: method permissions apply to requests over STOMP's
+// /rpc/ as over JSON-RPC: a refused call never reaches its handler.
+func TestAuthSTOMPRPC(t *testing.T) {
+	srv, _, addr := startSTOMP(t, herald.Options{Authenticator: jwtAuth(t)})
+	var ran atomic.Bool
+	srv.Handle("echo", func(ctx context.Context, p json.RawMessage) (any, error) { return "echoed", nil })
+	srv.Handle("admin.drop", func(ctx context.Context, p json.RawMessage) (any, error) { ran.Store(true); return "dropped", nil })
+	c := stomptest.Dial(t, addr)
+	c.Connect("accept-version", "1.2", "host", "h", "login", "alice", "passcode", chatter(t, time.Minute))
+	c.Send("SUBSCRIBE", "", "id", "r", "destination", "/temp-queue/replies", "receipt", "s")
+	c.Receipt("s")
+	c.Send("SEND", "", "destination", "/rpc/echo", "reply-to", "/temp-queue/replies", "correlation-id", "1")
+	if m := c.Expect("MESSAGE"); string(m.Body) != "echoed" {
+		t.Fatalf("permitted call: %v %q", m.Headers, m.Body)
+	}
+	c.Send("SEND", "", "destination", "/rpc/admin.drop", "reply-to", "/temp-queue/replies", "correlation-id", "2")
+	if m := c.Expect("MESSAGE"); header(m, "error-code") != "-32003" {
+		t.Fatalf("refused call: %v %q", m.Headers, m.Body)
+	}
+	if ran.Load() {
+		t.Fatal("the handler of a refused call ran")
 	}
 }
