@@ -80,7 +80,8 @@ type Options struct {
 	Authenticator Authenticator
 	// Anonymous admits connections that present no credentials (the
 	// Authenticator returned ErrNoCredentials) as anonymous, restricted
-	// to AnonymousPermissions when those are set.
+	// to AnonymousPermissions when those are set. Both only matter with
+	// an authenticator: without one every connection is anonymous.
 	Anonymous            bool
 	AnonymousPermissions *Permissions
 
