@@ -137,10 +137,15 @@ func (c *Config) validateAuth(bad func(key, format string, a ...any)) {
 
 // applyAuth installs the JWT authenticator, if configured, in opts and
 // returns its key reload (nil without one).
-func applyAuth(c *Config, opts *herald.Options) (reload func() error, err error) {
+func applyAuth(c *Config, opts *herald.Options, logger *slog.Logger) (reload func() error, err error) {
 	a := &c.Auth
 	if !a.JWT.enabled() {
 		return nil, nil
+	}
+	if a.JWT.Audience == "" {
+		// A token your identity provider issued for another service
+		// would be accepted here too.
+		logger.Warn("auth.jwt.audience is not set: tokens issued for any audience are accepted")
 	}
 	roles := make(map[string]herald.Permissions, len(a.Roles))
 	for name, r := range a.Roles {

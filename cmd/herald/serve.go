@@ -31,7 +31,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, ready func(net.
 	if err := applyHooks(&cfg, &opts); err != nil {
 		return fmt.Errorf("hooks: %w", err)
 	}
-	reloadKeys, err := applyAuth(&cfg, &opts)
+	reloadKeys, err := applyAuth(&cfg, &opts, logger)
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
