@@ -3,7 +3,6 @@ package herald_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -253,120 +252,6 @@ func TestAuthSTOMP(t *testing.T) {
 	c2.Send("SEND", "x", "destination", "/topic/news/a", "receipt", "r4")
 	if e := c2.Expect("ERROR"); header(e, "message") == "" {
 		t.Fatalf("forbidden SEND: %v", e.Headers)
-	}
-}
-
-// TestAuthRefreshAndExpiry (native over WebSocket): two connections with
-// the same short-lived token; one refreshes in band and keeps working,
-// the other is closed with 1008 "token expired" by the sweep that also
-// checked the refreshed one.
-func TestAuthRefreshAndExpiry(t *testing.T) {
-	srv, base := start(t, herald.Options{Authenticator: jwtAuth(t)})
-	srv.Handle("echo", func(ctx context.Context, p json.RawMessage) (any, error) {
-		c, _ := herald.ClientFromContext(ctx)
-		return c.Identity.Expires.Unix(), nil
-	})
-	short := chatter(t, 2*time.Second)
-	kept := newRPCWith(t, base, bearer(short))
-	lost := newRPCWith(t, base, bearer(short))
-
-	long := chatter(t, time.Hour)
-	m := kept.call(1, "refresh", map[string]any{"token": long})
-	res, _ := m["result"].(map[string]any)
-	if res == nil || res["subject"] != "alice" || int64(res["expires"].(float64)) < time.Now().Add(30*time.Minute).Unix() {
-		t.Fatalf("refresh: %v", m)
-	}
-	// Refusals leave the connection as it was.
-	if m := kept.call(2, "refresh", map[string]any{"token": "garbage"}); errorCode(m) != herald.CodeUnauthorized {
-		t.Fatalf("bad refresh: %v", m)
-	}
-	if m := kept.call(3, "refresh", map[string]any{"token": mint(t, "mallory", time.Hour, nil)}); errorCode(m) != herald.CodeForbidden {
-		t.Fatalf("refresh as another subject: %v", m)
-	}
-	if m := kept.call(4, "refresh", map[string]any{}); errorCode(m) != herald.CodeInvalidParams {
-		t.Fatalf("refresh without token: %v", m)
-	}
-
-	err := lost.closed()
-	var ce websocket.CloseError
-	if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != "token expired" {
-		t.Fatalf("unrefreshed connection ended with %v, want 1008 token expired", err)
-	}
-	m = kept.call(5, "echo", nil)
-	if exp, ok := m["result"].(float64); !ok || int64(exp) < time.Now().Add(30*time.Minute).Unix() {
-		t.Fatalf("refreshed connection: %v (handlers must see the new expiry)", m)
-	}
-}
-
-// TestAuthSSERefreshAndExpiry: POST /events?stream=ID refreshes a live
-// stream; an unrefreshed one gets an "expired" event and ends.
-func TestAuthSSERefreshAndExpiry(t *testing.T) {
-	srv, base := startHTTP(t, herald.Options{Authenticator: jwtAuth(t)})
-	short := chatter(t, 2*time.Second)
-	kept := openSSE(t, base+"/events?topic=chat/%23", bearer(short))
-	lost := openSSE(t, base+"/events?topic=chat/%23", bearer(short))
-	stream, _ := kept.expect("ready").json(t)["stream"].(string)
-	lost.expect("ready")
-	if stream == "" {
-		t.Fatal("the ready event has no stream id")
-	}
-	refresh := func(id, tok string) (int, map[string]any) {
-		return httpDo(t, "POST", base+"/events?stream="+id, "", bearer(tok))
-	}
-	if st, m := refresh(stream, "garbage"); st != 401 {
-		t.Fatalf("bad token: %d %v", st, m)
-	}
-	if st, m := refresh(stream, mint(t, "mallory", time.Hour, nil)); st != 403 {
-		t.Fatalf("another subject: %d %v", st, m)
-	}
-	st, m := refresh(stream, chatter(t, time.Hour))
-	if st != 200 || m["subject"] != "alice" {
-		t.Fatalf("refresh: %d %v", st, m)
-	}
-	e := lost.expect("expired")
-	if e.json(t)["reason"] != "token expired" {
-		t.Fatalf("expired event %+v", e)
-	}
-	if ev, ok := <-lost.events; ok {
-		t.Fatalf("event after expiry: %+v", ev)
-	}
-	if _, err := srv.Publish(ctxT(t), "chat/a", []byte("still here")); err != nil {
-		t.Fatal(err)
-	}
-	if got := kept.expect("message").json(t)["data"]; got != "still here" {
-		t.Fatalf("refreshed stream got %v", got)
-	}
-}
-
-// TestAuthLongPollRefreshAndExpiry: the native refresh method over long
-// polling; an unrefreshed session is closed with 1008 "token expired".
-func TestAuthLongPollRefreshAndExpiry(t *testing.T) {
-	_, base := startHTTP(t, herald.Options{Authenticator: jwtAuth(t)})
-	short := chatter(t, 2*time.Second)
-	open := func() *pollClient {
-		st, m := httpDo(t, "POST", base+"/poll", "", bearer(short))
-		if st != 201 {
-			t.Fatalf("open: %d %v", st, m)
-		}
-		return &pollClient{base: base, path: "/poll", id: m["session"].(string)}
-	}
-	kept, lost := open(), open()
-	kept.post(t, 1, `{"jsonrpc":"2.0","id":1,"method":"refresh","params":{"token":"`+chatter(t, time.Hour)+`"}}`)
-	if r := kept.pollUntil(t, 1)[0]; r["result"] == nil {
-		t.Fatalf("refresh: %v", r)
-	}
-	var closed map[string]any
-	for closed == nil {
-		_, msgs, c := lost.poll(t, true)
-		lost.ack += uint64(len(msgs))
-		closed = c
-	}
-	if closed["reason"] != "token expired" || closed["code"] != float64(1008) {
-		t.Fatalf("closed %v, want 1008 token expired", closed)
-	}
-	kept.post(t, 2, `{"jsonrpc":"2.0","id":2,"method":"subscribe","params":{"topic":"chat/a"}}`)
-	if r := kept.pollUntil(t, 1)[0]; r["error"] != nil {
-		t.Fatalf("refreshed session after the other expired: %v", r)
 	}
 }
 
