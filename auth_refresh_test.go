@@ -124,3 +124,43 @@ func TestAuthLongPollRefreshAndExpiry(t *testing.T) {
 		t.Fatalf("refreshed session after the other expired: %v", r)
 	}
 }
+
+// TestAuthRefreshRevokes: after a refresh, subscriptions the new token
+// no longer allows are dropped (native and SSE), and said so.
+func TestAuthRefreshRevokes(t *testing.T) {
+	srv, base := startHTTP(t, herald.Options{Authenticator: jwtAuth(t)})
+	wide := mint(t, "ann", time.Hour, map[string]any{"herald": map[string]any{"sub": []string{"chat/#", "news/#"}}})
+	narrow := mint(t, "ann", time.Hour, map[string]any{"herald": map[string]any{"sub": []string{"news/#"}}})
+
+	r := newRPCWith(t, base, bearer(wide))
+	for i, f := range []string{"chat/#", "news/#"} {
+		if m := r.call(i+1, "subscribe", map[string]any{"topic": f}); m["error"] != nil {
+			t.Fatalf("subscribe %s: %v", f, m)
+		}
+	}
+	m := r.call(3, "refresh", map[string]any{"token": narrow})
+	res, _ := m["result"].(map[string]any)
+	if rev, _ := res["revoked"].([]any); len(rev) != 1 || rev[0] != "chat/#" {
+		t.Fatalf("refresh: %v, want chat/# revoked", m)
+	}
+
+	st := openSSE(t, base+"/events?topic=chat/%23&topic=news/%23", bearer(wide))
+	id, _ := st.expect("ready").json(t)["stream"].(string)
+	code, body := httpDo(t, "POST", base+"/events?stream="+id, "", bearer(narrow))
+	if rev, _ := body["revoked"].([]any); code != 200 || len(rev) != 1 || rev[0] != "chat/#" {
+		t.Fatalf("SSE refresh: %d %v, want chat/# revoked", code, body)
+	}
+
+	// Published in this order, the revoked topic's message would come first.
+	for _, topic := range []string{"chat/x", "news/x"} {
+		if _, err := srv.Publish(ctxT(t), topic, []byte(topic)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := r.note()["params"].(map[string]any)["topic"]; got != "news/x" {
+		t.Fatalf("native client got %v after the revocation", got)
+	}
+	if got := st.expect("message").json(t)["topic"]; got != "news/x" {
+		t.Fatalf("SSE client got %v after the revocation", got)
+	}
+}

@@ -110,7 +110,7 @@ export class Client extends EventTarget {
 
   request<T = unknown>(method: string, params?: unknown, options?: RequestOptions): Promise<T>;
   /** Replace the connection's credentials without reconnecting (server method "refresh"). */
-  refresh(token: string): Promise<{ subject: string; expires?: number }>;
+  refresh(token: string): Promise<{ subject: string; expires?: number; revoked?: string[] }>;
   notify(method: string, params?: unknown): void;
   publish(topic: string, data: unknown, options?: RequestOptions & { headers?: Record<string, string> }): Promise<Position>;
   /**

@@ -3,6 +3,8 @@ package native
 import (
 	"context"
 	"encoding/json"
+
+	"github.com/heraldhq/herald/internal/core"
 )
 
 type refreshParams struct {
@@ -10,8 +12,9 @@ type refreshParams struct {
 }
 
 type refreshResult struct {
-	Subject string `json:"subject"`
-	Expires int64  `json:"expires,omitempty"` // unix seconds; absent: never
+	Subject string   `json:"subject"`
+	Expires int64    `json:"expires,omitempty"` // unix seconds; absent: never
+	Revoked []string `json:"revoked,omitempty"` // subscriptions the new credentials no longer allow
 }
 
 // refresh replaces the connection's credentials in band:
@@ -19,9 +22,10 @@ type refreshResult struct {
 //	{"method":"refresh","params":{"token":"<new JWT>"}}
 //
 // The server's authenticator checks the token as at connect time; on
-// success its identity (permissions, expiry) applies from now on and the
-// result is {"subject","expires"}. A refused token (-32001) leaves the
-// current credentials in force until they expire.
+// success its identity (permissions, expiry) applies from now on, every
+// subscription is authorized again and those no longer allowed are
+// dropped; the result is {"subject","expires","revoked"}. A refused token
+// (-32001) leaves the current credentials in force until they expire.
 func (c *rpcConn) refresh(params json.RawMessage) (any, error) {
 	var p refreshParams
 	if err := json.Unmarshal(params, &p); err != nil || p.Token == "" {
@@ -36,6 +40,12 @@ func (c *rpcConn) refresh(params json.RawMessage) (any, error) {
 	r := refreshResult{Subject: id.Subject}
 	if !id.Expires.IsZero() {
 		r.Expires = id.Expires.Unix()
+	}
+	for _, f := range c.s.Subscriptions() {
+		if c.s.Core().Authorize(ctx, &c.s.Scope, core.ActionSubscribe, f) != nil {
+			c.s.Unsubscribe(f)
+			r.Revoked = append(r.Revoked, f)
+		}
 	}
 	return r, nil
 }

@@ -1,9 +1,11 @@
 package sse
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/heraldhq/herald/internal/auth"
@@ -18,8 +20,9 @@ import (
 //
 // The stream id is in the "ready" event. The token must be accepted by
 // the authenticator for the stream's subject; then its identity
-// (permissions, expiry) applies to the stream. Answers: 200
-// {"subject","expires"?}, 401 or 403 with the reason (the stream keeps
+// (permissions, expiry) applies to the stream, and the stream's topics
+// are authorized again: those no longer allowed are dropped. Answers: 200
+// {"subject","expires"?,"revoked"?}, 401 or 403 with the reason (the stream keeps
 // its current credentials until they expire), 404 for a stream that is
 // not (or no longer) served here.
 func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +37,8 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, http.StatusNotFound, "unknown_stream", "no such stream here: open one with GET and use the id of its ready event")
 		return
 	}
-	s := v.(*core.Session)
+	st := v.(*stream)
+	s := st.s
 	// The token comes from the header or access_token; a stream that
 	// authenticates by cookie is refreshed by reconnecting, which sends
 	// the renewed cookie.
@@ -52,6 +56,9 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
 	if !id.Expires.IsZero() {
 		res["expires"] = id.Expires.Unix()
 	}
+	if revoked := st.revoke(r.Context()); len(revoked) > 0 {
+		res["revoked"] = revoked
+	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(res)
 }
@@ -62,4 +69,29 @@ func (h *Handler) refresh(w http.ResponseWriter, r *http.Request) {
 func (st *stream) Expire() {
 	ev := AppendEvent(nil, "", "expired", []byte(`{"reason":"`+core.ReasonExpired+`"}`))
 	st.s.CloseAfter(ev)
+}
+
+// revoke authorizes the stream's filters again, for the identity now in
+// force, and drops those refused; it returns them.
+func (st *stream) revoke(ctx context.Context) []string {
+	st.mu.Lock()
+	filters := slices.Clone(st.filters)
+	st.mu.Unlock()
+	c := st.s.Core()
+	var revoked []string
+	for _, f := range filters {
+		if c.Authorize(ctx, &st.s.Scope, core.ActionSubscribe, f) != nil {
+			revoked = append(revoked, f)
+		}
+	}
+	if len(revoked) == 0 {
+		return nil
+	}
+	st.mu.Lock()
+	st.filters = slices.DeleteFunc(st.filters, func(f string) bool { return slices.Contains(revoked, f) })
+	st.mu.Unlock()
+	for _, f := range revoked {
+		c.Router().Unsubscribe(st, f)
+	}
+	return revoked
 }

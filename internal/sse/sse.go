@@ -61,7 +61,7 @@ type Config struct {
 // Handler serves SSE streams.
 type Handler struct {
 	cfg     Config
-	streams sync.Map // session id → *core.Session, for refresh (refresh.go)
+	streams sync.Map // session id → *stream, for refresh (refresh.go)
 }
 
 // New returns a Handler.
@@ -146,7 +146,7 @@ func (adapter) Protocols() []string { return nil }
 
 func (a adapter) Open(s *core.Session) core.Protocol {
 	a.st.s = s
-	a.st.h.streams.Store(s.Scope.SessionID, s)
+	a.st.h.streams.Store(s.Scope.SessionID, a.st)
 	a.st.lastSend.Store(time.Now().Unix())
 	return a.st
 }
