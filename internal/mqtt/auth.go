@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"context"
+	"slices"
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -36,8 +37,9 @@ func (c *conn) passcode(pk *packets.Packet) string {
 
 // onAuth handles a client's AUTH: re-authentication with a fresh token.
 // Success is answered with AUTH 0x00 and the new identity (permissions,
-// expiry) applies; failure ends the connection with DISCONNECT 0x87, as
-// the specification asks [MQTT-4.12.1-2].
+// expiry) applies, to the session's subscriptions too (revoke); failure
+// ends the connection with DISCONNECT 0x87, as the specification asks
+// [MQTT-4.12.1-2].
 func (c *conn) onAuth(pk *packets.Packet) {
 	p := &pk.Properties
 	switch {
@@ -59,6 +61,7 @@ func (c *conn) onAuth(pk *packets.Packet) {
 		c.closeWith(disconnectPacket(codeNotAuthorized, reason, c.mods), core.ClosePolicyViolation, "re-authentication failed")
 		return
 	}
+	c.revoke(ctx)
 	c.send(encodePacket(&packets.Packet{
 		FixedHeader:     packets.FixedHeader{Type: packets.Auth},
 		ProtocolVersion: 5,
@@ -83,3 +86,29 @@ func (c *conn) Expire() {
 
 // AuthenticatesInBand implements core.InBand: CONNECT authenticates.
 func (a *Adapter) AuthenticatesInBand() {}
+
+// revoke authorizes the session's subscriptions again for the identity
+// now in force and drops those refused, as an UNSUBSCRIBE would. MQTT
+// has no packet to tell the client; the server's log says which.
+func (c *conn) revoke(ctx context.Context) {
+	ss, a := c.sess, c.a
+	ss.mu.Lock()
+	subs := slices.Clone(ss.subs)
+	shared := slices.Clone(ss.shared)
+	ss.mu.Unlock()
+	refused := func(filter string) bool {
+		return a.core.Authorize(ctx, &c.s.Scope, core.ActionSubscribe, filter) != nil
+	}
+	for _, sub := range subs {
+		if refused(sub.filter) && ss.drop(sub.filter) {
+			a.core.Router().Unsubscribe(ss, sub.filter)
+			a.subs.Add(-1)
+			a.core.Logger().Debug("mqtt: subscription revoked by re-authentication", "session", c.s.Scope.SessionID, "filter", sub.filter)
+		}
+	}
+	for _, sub := range shared {
+		if refused(sub.filter) && a.leave(ss, sub.share) {
+			a.subs.Add(-1)
+		}
+	}
+}

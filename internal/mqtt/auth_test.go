@@ -3,6 +3,7 @@ package mqtt
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -10,13 +11,22 @@ import (
 	"github.com/heraldhq/herald/internal/core"
 )
 
-// tokenHooks accept the passcode "good" or "better" as subject "alice",
-// "other" as subject "bob", and refuse anything else.
+// tokenHooks accept the passcode "good" or "better" as subject "alice"
+// ("better" may not subscribe to chat/...), "other" as subject "bob",
+// and refuse anything else.
 var tokenHooks = core.Hooks{
+	Authorize: func(_ context.Context, s *core.Scope, a core.Action, t string) error {
+		if s.Current().Claims["narrow"] == true && strings.HasPrefix(t, "chat/") {
+			return core.ErrForbidden
+		}
+		return nil
+	},
 	Connect: func(_ context.Context, i *core.ConnectInfo) (core.Identity, error) {
 		switch i.Passcode {
-		case "good", "better":
+		case "good":
 			return core.Identity{Subject: "alice"}, nil
+		case "better":
+			return core.Identity{Subject: "alice", Claims: map[string]any{"narrow": true}}, nil
 		case "other":
 			return core.Identity{Subject: "bob"}, nil
 		}
@@ -92,5 +102,23 @@ func TestAuthenticationData(t *testing.T) {
 	ts := newTestServer(t, tokenHooks, Options{})
 	if ack := ts.dial(t, 5).connect("a", true, withMethod(AuthMethod, "forged")); ack.ReasonCode != codeBadUserOrPassword {
 		t.Fatalf("CONNACK 0x%02x, want 0x86", ack.ReasonCode)
+	}
+}
+
+// TestReauthenticationRevokes: subscriptions the new identity may no
+// longer have are dropped, shared ones included.
+func TestReauthenticationRevokes(t *testing.T) {
+	ts := newTestServer(t, tokenHooks, Options{})
+	cl := ts.dial(t, 5)
+	cl.connect("a", true, withMethod(AuthMethod, "good"))
+	cl.subscribe(1, nil, sub("chat/#", 0), sub("$share/g/chat/#", 0), sub("news/#", 0))
+	cl.write(authPacket(codeReauthenticate, AuthMethod, "better"))
+	cl.expect(packets.Auth)
+	pub := ts.dial(t, 5)
+	pub.connect("p", true, withMethod(AuthMethod, "good"))
+	pub.publish("chat/x", 0, false, 0, "revoked", nil)
+	pub.publish("news/x", 0, false, 0, "kept", nil)
+	if m := cl.expect(packets.Publish); m.TopicName != "news/x" {
+		t.Fatalf("got %s after the re-authentication, want news/x first", m.TopicName)
 	}
 }
