@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +163,26 @@ func TestAuthRefreshRevokes(t *testing.T) {
 	}
 	if got := st.expect("message").json(t)["topic"]; got != "news/x" {
 		t.Fatalf("SSE client got %v after the revocation", got)
+	}
+}
+
+// TestAuthGatewayExpiry: a gateway connection ends with 1008 "token
+// expired" when its token does, like every other WebSocket.
+func TestAuthGatewayExpiry(t *testing.T) {
+	_, base := gatewayServer(t, herald.Options{Authenticator: jwtAuth(t)}, map[string]herald.GatewayRoute{
+		"/tcp/secure": {Backend: echoService(t), AuthRequired: true},
+	})
+	c, _, err := wsDial(t, "ws"+strings.TrimPrefix(base, "http")+"/tcp/secure", &websocket.DialOptions{HTTPHeader: bearer(chatter(t, 2*time.Second))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, _, err = c.Read(ctxT(t)); err != nil {
+			break
+		}
+	}
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.StatusPolicyViolation || ce.Reason != "token expired" {
+		t.Fatalf("gateway connection ended with %v, want 1008 token expired", err)
 	}
 }
