@@ -173,6 +173,7 @@ func TestAuthSSEAndPoll(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/events", srv.EventsHandler())
 	mux.Handle("/poll", srv.PollHandler())
+	mux.Handle("/stream", srv.StreamHandler())
 	hs := httptest.NewServer(mux)
 	t.Cleanup(func() { srv.Shutdown(context.Background()); hs.Close() })
 	tok := chatter(t, time.Minute)
@@ -204,8 +205,13 @@ func TestAuthSSEAndPoll(t *testing.T) {
 			t.Errorf("%s: %d, want %d", c.name, got, c.status)
 		}
 	}
-	if st, m := httpDo(t, "POST", hs.URL+"/poll", "", nil); st != 401 {
-		t.Errorf("poll without token: %d %v", st, m)
+	for _, path := range []string{"/poll", "/stream"} {
+		if st, m := httpDo(t, "POST", hs.URL+path, "", nil); st != 401 {
+			t.Errorf("%s without token: %d %v", path, st, m)
+		}
+		if st, m := httpDo(t, "POST", hs.URL+path+"?access_token=garbage", "", nil); st != 401 {
+			t.Errorf("%s with a bad token: %d %v", path, st, m)
+		}
 	}
 	st, m := httpDo(t, "POST", hs.URL+"/poll", "", bearer(tok))
 	if st != 201 {
