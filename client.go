@@ -22,7 +22,7 @@ type Client struct {
 func clientOf(s *core.Scope) *Client {
 	return &Client{
 		ID:         s.SessionID,
-		Identity:   Identity{Subject: s.Identity.Subject, Claims: s.Identity.Claims},
+		Identity:   identityOf(s.Current()),
 		RemoteAddr: s.RemoteAddr,
 		Protocol:   s.Protocol,
 		Transport:  s.Transport,

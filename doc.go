@@ -48,6 +48,18 @@
 // a sequence number and an epoch, so a client resumes after a reconnect
 // with subscribe's "since" and is told plainly when messages were missed.
 //
+// # Authentication and permissions
+//
+// Options.Authenticator (NewJWTAuthenticator, or an AuthenticatorFunc of
+// your own) authenticates every connection once, on every protocol: the
+// WebSocket and gateway handshakes, SSE and long-poll requests, STOMP and
+// MQTT CONNECT. The Identity it returns may carry Permissions (topic
+// patterns to publish and subscribe to, methods to call), enforced alike
+// on every protocol, and an expiry: the connection ends then unless the
+// client refreshed its token in band. Without an authenticator every
+// client is anonymous (development, same-origin public data). See
+// docs/security.md.
+//
 // # Guarantees and limits
 //
 // Publishers never write to sockets: each connection has a bounded

@@ -73,7 +73,12 @@ type rpcClient struct {
 }
 
 func newRPC(t *testing.T, base string) *rpcClient {
-	r := &rpcClient{t: t, c: dial(t, base, "herald.v1"),
+	return wrapRPC(t, dial(t, base, "herald.v1"))
+}
+
+// wrapRPC reads c's messages in the background.
+func wrapRPC(t *testing.T, c *websocket.Conn) *rpcClient {
+	r := &rpcClient{t: t, c: c,
 		resps: make(chan map[string]any, 1024), notes: make(chan map[string]any, 1024), raw: make(chan []byte, 1024), done: make(chan struct{})}
 	go func() {
 		for {

@@ -41,6 +41,12 @@ func (a Action) String() string {
 type Identity struct {
 	Subject string         // user id; empty for anonymous
 	Claims  map[string]any // attributes the handlers and Authorize may use
+	// Expires is when the credentials end: the connection is closed then
+	// unless they were refreshed in band (docs/security.md). Zero: never.
+	Expires time.Time
+	// Permissions restrict what the connection may publish, subscribe to
+	// and call; nil leaves every decision to Authorize and AuthorizeCall.
+	Permissions *Permissions
 }
 
 // ConnectRequest is what OnConnect sees of a new connection.
@@ -52,11 +58,14 @@ type ConnectRequest struct {
 	Login      string      // STOMP login or MQTT username, when present
 	Passcode   string      // STOMP passcode or MQTT password, when present
 	Path       string      // the WebSocket handshake's URL path (which endpoint or gateway route)
+	Refresh    bool        // an in-band refresh of a live connection; Passcode holds the new token
 }
 
 // Options configure a Server. The zero value is safe: same-origin only,
-// bounded sizes and queues, anonymous access allowed (set OnConnect to
-// authenticate).
+// bounded sizes and queues, anonymous access allowed (set Authenticator
+// or OnConnect to authenticate). With no authenticator every connection
+// is anonymous and may do everything Authorize allows: the zero Options
+// are for development and for same-origin apps whose data is public.
 type Options struct {
 	// AllowedOrigins lists browser origins allowed besides the server's
 	// own, as path.Match patterns on the host ("*.example.com",
@@ -64,12 +73,29 @@ type Options struct {
 	// "*" allows every origin: only for public, unauthenticated data.
 	AllowedOrigins []string
 
+	// Authenticator authenticates every connection, on every protocol,
+	// before it is accepted (auth.go); NewJWTAuthenticator is one. When
+	// it is set, connections without credentials are refused unless
+	// Anonymous is set.
+	Authenticator Authenticator
+	// Anonymous admits connections that present no credentials (the
+	// Authenticator returned ErrNoCredentials) as anonymous, restricted
+	// to AnonymousPermissions when those are set. Both only matter with
+	// an authenticator: without one every connection is anonymous.
+	Anonymous            bool
+	AnonymousPermissions *Permissions
+
 	// OnConnect authenticates a connection before it is accepted. Return
 	// an error (wrapping ErrUnauthorized or ErrForbidden) to refuse it.
+	// It is the same as Authenticator: AuthenticatorFunc(OnConnect), and
+	// is ignored when Authenticator is set.
 	OnConnect func(ctx context.Context, r *ConnectRequest) (Identity, error)
 	// Authorize decides whether a client may subscribe to a filter or
 	// publish to a topic. Nil allows everything.
 	Authorize func(ctx context.Context, c *Client, a Action, topic string) error
+	// AuthorizeCall decides whether a client may call a request handler
+	// (after the identity's Permissions.Call allowed it). Nil allows.
+	AuthorizeCall func(ctx context.Context, c *Client, method string) error
 
 	MaxMessageSize int // inbound message size limit; default 64 KiB (WebSocket close 1009 beyond)
 	QueueMessages  int // outbound frames waiting per connection; default 1024

@@ -175,29 +175,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return err
 }
 
-func (s *Server) connectHook() func(context.Context, *core.ConnectInfo) (core.Identity, error) {
-	if s.opts.OnConnect == nil {
-		return nil
-	}
-	return func(ctx context.Context, i *core.ConnectInfo) (core.Identity, error) {
-		id, err := s.opts.OnConnect(ctx, &ConnectRequest{
-			RemoteAddr: i.RemoteAddr, Header: i.Header, Protocol: i.Protocol,
-			Transport: i.Transport, Login: i.Login, Passcode: i.Passcode, Path: i.Path,
-		})
-		return core.Identity{Subject: id.Subject, Claims: id.Claims}, err
-	}
-}
-
-func (s *Server) authorizeHook() func(context.Context, *core.Scope, core.Action, string) error {
-	if s.opts.Authorize == nil {
-		return nil
-	}
-	return func(ctx context.Context, sc *core.Scope, a core.Action, topic string) error {
-		return s.opts.Authorize(ctx, clientOf(sc), Action(a), topic)
-	}
-}
-
 func (s *Server) call(ctx context.Context, method string, params json.RawMessage) (any, error) {
+	if err := s.authorizeCall(ctx, method); err != nil {
+		return nil, err
+	}
 	s.mu.RLock()
 	h := s.handlers[method]
 	if h == nil {

@@ -290,7 +290,8 @@ func TestSSERefusals(t *testing.T) {
 		{"forbidden topic", "GET", "?topic=a&topic=secret/x&access_token=good", "", 403, "forbidden"},
 		{"no topic", "GET", "?access_token=good", "", 400, "bad_topic"},
 		{"bad filter", "GET", "?topic=a/%23/b&access_token=good", "", 400, "bad_topic"},
-		{"wrong method", "POST", "?topic=a", "", 405, "method_not_allowed"},
+		{"wrong method", "PUT", "?topic=a", "", 405, "method_not_allowed"},
+		{"refresh of an unknown stream", "POST", "?stream=nope&access_token=good", "", 404, "unknown_stream"},
 		{"foreign origin", "GET", "?topic=a&access_token=good", "https://evil.example", 403, "origin_not_allowed"},
 		{"allowed origin", "GET", "?topic=a&access_token=good", "https://app.example.com", 200, ""},
 	}

@@ -49,6 +49,8 @@ export interface Options {
   backoff?: { initial?: number; max?: number; factor?: number };
   /** Send cookies to a server of another origin (it must allow the origin). */
   withCredentials?: boolean;
+  /** Bearer token (or a function giving the current one) sent as access_token when a connection or session opens. */
+  token?: string | (() => string);
   /** Positions to resume from on every subscription they match. */
   since?: Since;
   /** Stream acknowledgements: after this many messages or this long (ms). */
@@ -107,6 +109,8 @@ export class Client extends EventTarget {
   readonly positions: Map<string, Position>;
 
   request<T = unknown>(method: string, params?: unknown, options?: RequestOptions): Promise<T>;
+  /** Replace the connection's credentials without reconnecting (server method "refresh"). */
+  refresh(token: string): Promise<{ subject: string; expires?: number; revoked?: string[] }>;
   notify(method: string, params?: unknown): void;
   publish(topic: string, data: unknown, options?: RequestOptions & { headers?: Record<string, string> }): Promise<Position>;
   /**

@@ -541,7 +541,19 @@ export class Client extends EventTarget {
     const u = new URL(this.options.paths[name], this.url);
     if (name === "websocket") u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
     if (query) u.search = (u.search ? u.search + "&" : "?") + query;
+    // The token authenticates what opens a connection or session (later
+    // requests name the session): browsers cannot set headers on a
+    // WebSocket, so it goes in the URL.
+    const token = typeof this.options.token === "function" ? this.options.token() : this.options.token;
+    if (token && !query.startsWith("session=")) u.searchParams.set("access_token", token);
     return u.href;
+  }
+
+  /** refresh replaces the connection's credentials in band; later reconnects use the new token too. */
+  async refresh(token) {
+    const result = await this.request("refresh", { token });
+    if (typeof this.options.token !== "function") this.options.token = token;
+    return result;
   }
 }
 

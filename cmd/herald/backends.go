@@ -171,8 +171,8 @@ func (c *Config) validateBackends(bad func(key, format string, a ...any), taken 
 				bad(key+".origins", "%q is not a valid pattern", o)
 			}
 		}
-		if r.AuthRequired && c.Hooks.ConnectURL == "" {
-			bad(key+".auth_required", "needs hooks.connect_url to authenticate with")
+		if r.AuthRequired && c.Hooks.ConnectURL == "" && !c.Auth.JWT.enabled() {
+			bad(key+".auth_required", "needs hooks.connect_url or auth.jwt to authenticate with")
 		}
 		for _, p := range r.Subprotocols {
 			if p == "" || p == "base64" || strings.ContainsAny(p, " ,") {

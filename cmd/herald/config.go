@@ -56,6 +56,8 @@ type Config struct {
 	RPC     RPCConfig     `yaml:"rpc"`
 	API     APIConfig     `yaml:"api"`
 	Hooks   HooksConfig   `yaml:"hooks"`
+
+	Auth AuthConfig `yaml:"auth"` // authentication and roles (auth.go)
 }
 
 // LogConfig is the log: section.
@@ -399,6 +401,7 @@ func (c *Config) Validate() error {
 		bad("ping_interval", "%v must be shorter than idle_timeout %v", c.PingInterval, c.IdleTimeout)
 	}
 	c.validateBackends(bad, taken)
+	c.validateAuth(bad)
 
 	if len(errs) == 0 {
 		return nil

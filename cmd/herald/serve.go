@@ -31,6 +31,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, ready func(net.
 	if err := applyHooks(&cfg, &opts); err != nil {
 		return fmt.Errorf("hooks: %w", err)
 	}
+	reloadKeys, err := applyAuth(&cfg, &opts, logger)
+	if err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	reloadKeysOnHUP(ctx, logger, reloadKeys)
 	srv := herald.New(opts)
 	demo.Register(srv, &demo.LED{})
 
@@ -154,6 +159,7 @@ func logStartup(logger *slog.Logger, cfg Config, addr net.Addr) {
 		"client", base + "/herald.js",
 		"health", base + "/healthz",
 		"metrics", base + "/metrics",
+		"auth", describeAuth(&cfg),
 	}
 	if cfg.Static != "" {
 		attrs = append(attrs, "static", cfg.Static, "app", base+"/")

@@ -57,6 +57,7 @@ type ConnectInfo struct {
 	Login      string // STOMP login / MQTT username, when the protocol has one
 	Passcode   string
 	Path       string // the handshake's URL path (WebSocket), e.g. a gateway route
+	Refresh    bool   // an in-band credential refresh of a live session (identity.go)
 }
 
 // Hooks connect the core to the application. Nil hooks allow everything
@@ -123,6 +124,7 @@ type Core struct {
 	clock    atomic.Int64
 	sweepWG  sync.WaitGroup
 	streamWG sync.WaitGroup
+	expiry   expiry // credential expiry and refresh (identity.go)
 }
 
 // Adapter creates a protocol's per-session state.

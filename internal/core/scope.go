@@ -6,12 +6,17 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+	"time"
+
+	"github.com/heraldhq/herald/internal/auth"
 )
 
 // Identity is who a connection authenticated as.
 type Identity struct {
-	Subject string         // user id; "" for anonymous
-	Claims  map[string]any // token claims or attributes set by the connect hook
+	Subject     string            // user id; "" for anonymous
+	Claims      map[string]any    // token claims or attributes set by the connect hook
+	Expires     time.Time         // the credentials' end; zero: they do not expire (identity.go)
+	Permissions *auth.Permissions // what the identity may do; nil: not restricted here
 }
 
 // Scope is a connection's request scope: what a handler needs to know about
@@ -20,9 +25,10 @@ type Scope struct {
 	SessionID  string
 	Identity   Identity
 	RemoteAddr string
-	Protocol   string // subprotocol or listener protocol: "herald.v1", "chat", "text", "stomp", "mqtt"
-	Transport  string // "websocket", "tcp", ...
-	header     string // compact "Key: value\r\n" block; parsed on demand to keep idle connections small
+	Protocol   string        // subprotocol or listener protocol: "herald.v1", "chat", "text", "stomp", "mqtt"
+	Transport  string        // "websocket", "tcp", ...
+	live       *liveIdentity // the identity after an in-band refresh (identity.go)
+	header     string        // compact "Key: value\r\n" block; parsed on demand to keep idle connections small
 }
 
 // handshakeOnly are headers that say nothing about the caller once the

@@ -67,6 +67,7 @@ func (c *Core) sweep() {
 			for _, tk := range tick {
 				tk.Tick(now)
 			}
+			c.expire(now)
 			clear(idle)
 			clear(ping)
 			clear(tick)

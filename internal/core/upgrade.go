@@ -26,6 +26,7 @@ func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin "+r.Header.Get("Origin")+" is not allowed", http.StatusForbidden)
 		return
 	}
+	r.Header = CredentialHeader(r, c.cfg.AllowedOrigins)
 	proto, a, ok := c.pickAdapter(wsframe.Subprotocols(r.Header))
 	if !ok {
 		c.m.rejected.Inc()
@@ -36,7 +37,11 @@ func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 	if protocol == "" {
 		protocol = "text"
 	}
-	id, err := c.connect(r.Context(), &ConnectInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Protocol: protocol, Transport: "websocket", Path: r.URL.Path})
+	var id Identity
+	var err error
+	if _, inBand := a.(InBand); !inBand {
+		id, err = c.connect(r.Context(), &ConnectInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Protocol: protocol, Transport: "websocket", Path: r.URL.Path})
+	}
 	if err != nil {
 		c.m.rejected.Inc()
 		status := http.StatusForbidden
@@ -144,6 +149,7 @@ func (c *Core) ServeConn(conn net.Conn, a Adapter, protocol string) {
 
 func (c *Core) newSession(scope Scope, a Adapter, ws, deflate bool) *Session {
 	s := &Session{core: c, Scope: scope, ws: ws, deflate: deflate, q: outq.New(c.cfg.Queue), adapter: a}
+	s.Scope.live = newLive(scope.Identity)
 	s.box = c.workers.NewSerial(c.cfg.MaxInFlight)
 	s.lastRead.Store(c.now())
 	s.lastPing = c.now()
@@ -226,7 +232,7 @@ func (c *Core) connect(ctx context.Context, info *ConnectInfo) (Identity, error)
 	if c.cfg.Hooks.Connect == nil {
 		return Identity{}, nil
 	}
-	return c.cfg.Hooks.Connect(ctx, info)
+	return c.noteExpiry(c.cfg.Hooks.Connect(ctx, info))
 }
 
 // Connect runs the connect hook for protocols that authenticate after the

@@ -52,6 +52,7 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rt.refuse(w, "origin", "origin "+r.Header.Get("Origin")+" is not allowed", http.StatusForbidden)
 		return
 	}
+	r.Header = core.CredentialHeader(r, origins)
 	sub, text, ok := rt.pick(wsframe.Subprotocols(r.Header))
 	if !ok {
 		rt.refuse(w, "subprotocol", "none of the offered subprotocols is supported; supported: "+strings.Join(rt.supported(), ", "), http.StatusBadRequest)

@@ -281,6 +281,8 @@ func decodeServer(ver, first byte, body []byte) (*packets.Packet, error) {
 	case packets.Pingresp:
 	case packets.Disconnect:
 		err = pk.DisconnectDecode(body)
+	case packets.Auth:
+		err = pk.AuthDecode(body)
 	default:
 		err = errors.New("unexpected packet type")
 	}

@@ -84,6 +84,7 @@ type conn struct {
 	clientMax   uint32 // the client's Maximum Packet Size; 0: none
 	problemInfo bool
 	mods        packets.Mods
+	authMethod  string // the CONNECT's 5.0 Authentication Method (auth.go)
 }
 
 func newConn(a *Adapter, s *core.Session) *conn {
@@ -303,7 +304,7 @@ func (c *conn) handle(pk *packets.Packet) {
 	case packets.Disconnect:
 		c.onDisconnect(pk)
 	case packets.Auth:
-		c.fail(protocolError("AUTH without an authentication method")) // [MQTT-4.12.0-1]
+		c.onAuth(pk)
 	}
 }
 

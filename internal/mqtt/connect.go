@@ -72,8 +72,8 @@ func (c *conn) onConnect(pk *packets.Packet) {
 	case v5 && (p.RequestProblemInfo > 1 || p.RequestResponseInfo > 1):
 		c.malformedConnect(codeProtocolError, "request problem/response information must be 0 or 1")
 		return
-	case v5 && p.AuthenticationMethod != "":
-		c.refuse(codeBadAuthMethod, "enhanced authentication is not supported") // [MQTT-4.12.0-1]
+	case v5 && p.AuthenticationMethod != "" && p.AuthenticationMethod != AuthMethod:
+		c.refuse(codeBadAuthMethod, "the only authentication method is "+AuthMethod) // [MQTT-4.12.0-1]
 		return
 	}
 
@@ -115,7 +115,7 @@ func (c *conn) onConnect(pk *packets.Packet) {
 		Protocol:   "mqtt",
 		Transport:  c.s.Scope.Transport,
 		Login:      string(cp.Username),
-		Passcode:   string(cp.Password),
+		Passcode:   c.passcode(pk),
 	})
 	if err != nil {
 		code := byte(codeNotAuthorized)
@@ -128,7 +128,7 @@ func (c *conn) onConnect(pk *packets.Packet) {
 		c.refuse(code, err.Error())
 		return
 	}
-	c.s.Scope.Identity = id
+	c.s.SetIdentity(id)
 	if w != nil {
 		if err := c.s.Core().Authorize(ctx, &c.s.Scope, core.ActionPublish, w.topic); err != nil || isSys(w.topic) {
 			c.refuse(codeNotAuthorized, "not allowed to publish the will")
@@ -169,9 +169,10 @@ func (c *conn) onConnect(pk *packets.Packet) {
 	if v5 {
 		o := &c.a.opts
 		props = packets.Properties{
-			MaximumPacketSize: uint32(o.MaxPacketSize),
-			TopicAliasMaximum: uint16(o.TopicAliasMaximum),
-			AssignedClientID:  assigned,
+			AuthenticationMethod: c.authMethod,
+			MaximumPacketSize:    uint32(o.MaxPacketSize),
+			TopicAliasMaximum:    uint16(o.TopicAliasMaximum),
+			AssignedClientID:     assigned,
 		}
 		if o.ReceiveMaximum < 65535 {
 			props.ReceiveMaximum = uint16(o.ReceiveMaximum)

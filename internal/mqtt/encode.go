@@ -41,6 +41,8 @@ func encodePacket(pk *packets.Packet) []byte {
 		pk.UnsubackEncode(&buf)
 	case packets.Disconnect:
 		pk.DisconnectEncode(&buf)
+	case packets.Auth:
+		pk.AuthEncode(&buf)
 	}
 	return buf.Bytes()
 }

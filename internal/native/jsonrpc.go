@@ -116,6 +116,8 @@ func (c *rpcConn) dispatch(method string, params json.RawMessage) (any, error) {
 		return c.unsubscribe(params)
 	case "publish":
 		return c.publish(params)
+	case "refresh":
+		return c.refresh(params)
 	}
 	call := c.s.Core().Config().Hooks.Call
 	if call == nil {

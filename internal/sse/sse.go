@@ -13,7 +13,11 @@
 //
 //	(message)  data: {"topic","seq","epoch","data",...}   a published message
 //	missed     data: {"topic","epoch","from","to","reset"?} messages history cannot give
-//	ready      data: {"topics":[...]}                      subscribed; id holds every position
+//	ready      data: {"topics":[...],"stream":ID}          subscribed; id holds every position
+//	expired    data: {"reason":"token expired"}            the credentials expired: the stream ends
+//
+// POST /events?stream=ID with "Authorization: Bearer <token>" refreshes
+// the credentials of a live stream in band (refresh.go).
 //
 // The stream also carries "retry:" (the reconnection delay, jittered per
 // stream so a restarted server is not met by every client at once) and a
@@ -25,6 +29,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/heraldhq/herald/internal/core"
@@ -55,7 +60,8 @@ type Config struct {
 
 // Handler serves SSE streams.
 type Handler struct {
-	cfg Config
+	cfg     Config
+	streams sync.Map // session id → *stream, for refresh (refresh.go)
 }
 
 // New returns a Handler.
@@ -76,11 +82,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := h.cfg.Core
 	allowed := c.Config().AllowedOrigins
 	if r.Method == http.MethodOptions {
-		httpx.Preflight(w, r, allowed, "GET")
+		httpx.Preflight(w, r, allowed, "GET, POST")
+		return
+	}
+	if r.Method == http.MethodPost {
+		h.refresh(w, r) // refresh.go
 		return
 	}
 	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", "GET, OPTIONS")
+		w.Header().Set("Allow", "GET, POST, OPTIONS")
 		httpx.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET with topic parameters")
 		return
 	}
@@ -136,6 +146,7 @@ func (adapter) Protocols() []string { return nil }
 
 func (a adapter) Open(s *core.Session) core.Protocol {
 	a.st.s = s
+	a.st.h.streams.Store(s.Scope.SessionID, a.st)
 	a.st.lastSend.Store(time.Now().Unix())
 	return a.st
 }

@@ -72,6 +72,7 @@ func (st *stream) OnClose() {
 	st.pending = nil
 	filters := st.filters
 	st.mu.Unlock()
+	st.h.streams.Delete(st.s.Scope.SessionID)
 	r := st.s.Core().Router()
 	for _, f := range filters {
 		r.Unsubscribe(st, f)
@@ -196,6 +197,8 @@ func (st *stream) start(since map[string]message.Position, malformed bool, retry
 	}
 	data := []byte(`{"topics":`)
 	data = appendJSONList(data, subscribed)
+	data = append(data, `,"stream":`...)
+	data = appendJSONString(data, st.s.Scope.SessionID)
 	data = append(data, '}')
 	st.send(outq.Item{Own: AppendEvent(nil, st.token(), "ready", data)})
 }

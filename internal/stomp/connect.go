@@ -78,7 +78,7 @@ func (c *conn) onConnect(f *Frame) *stompError {
 		}
 		return &stompError{msg: msg, detail: msg + ": " + err.Error(), code: core.ClosePolicyViolation, reason: "denied"}
 	}
-	s.Scope.Identity = id
+	s.SetIdentity(id)
 
 	// Heart-beats: each direction is the larger of what one side can do
 	// and what the other wants, and none when either says 0.
