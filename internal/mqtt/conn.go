@@ -68,6 +68,8 @@ type conn struct {
 	paused    atomic.Bool
 	failAfter error
 
+	gate gate // control packets waiting for the store, and those after them
+
 	mu     sync.Mutex // guards sess, will and closed
 	sess   *session
 	will   *will
@@ -307,14 +309,6 @@ func (c *conn) handle(pk *packets.Packet) {
 	}
 }
 
-// send queues a control packet.
-func (c *conn) send(b []byte) bool {
-	if c.s.WebSocket() {
-		b = wsframe.AppendFrame(make([]byte, 0, wsframe.HeaderLen(len(b))+len(b)), wsframe.OpBinary, b)
-	}
-	return c.s.Send(outq.Item{Own: b})
-}
-
 // publishHeader is the header of a PUBLISH of m to this connection.
 func (c *conn) publishHeader(m *message.Message, qos byte, retain, dup bool, pid uint16, ids []int, now time.Time) pubHeader {
 	h := pubHeader{ver: c.ver, qos: qos, dup: dup, retain: retain, pid: pid, topic: m.Topic}
@@ -374,9 +368,16 @@ func (c *conn) sendPublish(m *message.Message, qos byte, retain, dup bool, pid u
 // closeWith ends the connection after final (a CONNACK or DISCONNECT, or
 // nothing), written after what is already queued.
 func (c *conn) closeWith(final []byte, wsCode uint16, reason string) {
+	if c.deferClose(func() { c.closeNow(final, wsCode, reason) }) {
+		return // after the acknowledgements waiting for the store
+	}
+	c.closeNow(final, wsCode, reason)
+}
+
+func (c *conn) closeNow(final []byte, wsCode uint16, reason string) {
 	if c.s.WebSocket() {
 		if final != nil {
-			c.send(final)
+			c.s.Send(outq.Item{Own: c.frame(final)})
 		}
 		c.s.CloseWith(wsCode, reason)
 		return

@@ -41,7 +41,7 @@ func (c *conn) onPublish(pk *packets.Packet) {
 		full := !dup && len(ss.rx) >= c.a.opts.ReceiveMaximum
 		ss.mu.Unlock()
 		if dup {
-			c.send(ackPacket(c.ver, packets.Pubrec, pid, codeSuccess)) // already published
+			c.sendDurable(ackPacket(c.ver, packets.Pubrec, pid, codeSuccess)) // already published
 			return
 		}
 		if full {
@@ -66,7 +66,7 @@ func (c *conn) onPublish(pk *packets.Packet) {
 	}
 	switch qos {
 	case 1:
-		c.send(ackPacket(c.ver, packets.Puback, pid, code))
+		c.sendDurable(ackPacket(c.ver, packets.Puback, pid, code))
 	case 2:
 		if code < 0x80 {
 			ss.mu.Lock()
@@ -76,7 +76,7 @@ func (c *conn) onPublish(pk *packets.Packet) {
 			ss.rx[pid] = struct{}{}
 			ss.mu.Unlock()
 		}
-		c.send(ackPacket(c.ver, packets.Pubrec, pid, code))
+		c.sendDurable(ackPacket(c.ver, packets.Pubrec, pid, code))
 	}
 }
 
@@ -108,7 +108,18 @@ func (c *conn) publish(pk *packets.Packet) byte {
 	}
 	m.Publisher = c.s.Scope.SessionID
 	setMeta(m, md)
-	if err := c.a.route(ctx, m, m.Retain); err != nil {
+	// The message's records (and a QoS 2 identifier's) go into one
+	// commit: after a crash, either it was published and the client's
+	// resend is recognised, or neither.
+	release := c.a.atomic()
+	err := c.a.route(ctx, m, m.Retain)
+	if err == nil && md.qos == 2 {
+		c.sess.mu.Lock()
+		c.sess.rxLocked(pk.PacketID, true)
+		c.sess.mu.Unlock()
+	}
+	release()
+	if err != nil {
 		c.s.Core().Logger().Debug("mqtt: publish failed", "topic", name, "err", err)
 		return codeUnspecified
 	}
@@ -147,7 +158,10 @@ func (c *conn) onPubrec(pk *packets.Packet) {
 	e := ss.inflight.at(i)
 	e.rel = true
 	e.m, e.ids = nil, nil // delivered: only the packet identifier is left to release
-	c.send(ackPacket(c.ver, packets.Pubrel, e.pid, codeSuccess))
+	ss.markLocked(e)
+	// Released only once stored: a restart then resends PUBREL, never
+	// the PUBLISH the client may already have handed on.
+	c.sendDurable(ackPacket(c.ver, packets.Pubrel, e.pid, codeSuccess))
 }
 
 // onPubcomp ends a QoS 2 delivery.
@@ -166,6 +180,9 @@ func (c *conn) onPubrel(pk *packets.Packet) {
 	ss.mu.Lock()
 	_, ok := ss.rx[pk.PacketID]
 	delete(ss.rx, pk.PacketID)
+	if ok {
+		ss.rxLocked(pk.PacketID, false)
+	}
 	if len(ss.rx) == 0 {
 		ss.rx = nil
 	}
@@ -174,5 +191,7 @@ func (c *conn) onPubrel(pk *packets.Packet) {
 	if !ok && c.ver == 5 {
 		code = codePacketIDNotFound
 	}
-	c.send(ackPacket(c.ver, packets.Pubcomp, pk.PacketID, code))
+	// Sent once the release is stored: the client reuses the identifier
+	// after PUBCOMP, which a restarted server must not take for a resend.
+	c.sendDurable(ackPacket(c.ver, packets.Pubcomp, pk.PacketID, code))
 }

@@ -140,7 +140,8 @@ func (ss *session) subscribe(c *conn, pid uint16, subs []*subscription, codes []
 	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	c.send(subackPacket(c.ver, pid, codes))
+	ss.saveLocked(time.Time{})
+	c.sendDurable(subackPacket(c.ver, pid, codes))
 	now := time.Now()
 	for _, r := range snapshot {
 		if md := metaOf(r.m); expired(r.m, md, now) {
@@ -224,5 +225,8 @@ func (c *conn) onUnsubscribe(pk *packets.Packet) {
 			codes[i] = codeNoSubscriptionExisted
 		}
 	}
-	c.send(unsubackPacket(c.ver, pk.PacketID, codes))
+	ss.mu.Lock()
+	ss.saveLocked(time.Time{})
+	ss.mu.Unlock()
+	c.sendDurable(unsubackPacket(c.ver, pk.PacketID, codes))
 }

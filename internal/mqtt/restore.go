@@ -1,0 +1,164 @@
+package mqtt
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/heraldhq/herald/internal/core"
+)
+
+// Open is New for an adapter with a Store: it loads the persistent
+// sessions the store holds, offline until their clients come back, with
+// their subscriptions in place and their messages queued or in flight
+// (resent with DUP, or their PUBREL, on reconnection).
+func Open(c *core.Core, opts Options) (*Adapter, error) {
+	a := New(c, opts)
+	if opts.Store == nil {
+		return a, nil
+	}
+	if err := a.restore(time.Now()); err != nil {
+		a.Close()
+		return nil, fmt.Errorf("mqtt: restoring sessions: %w", err)
+	}
+	return a, nil
+}
+
+// atomic returns the store's Atomic section, or a no-op.
+func (a *Adapter) atomic() func() {
+	if a.opts.Store == nil {
+		return func() {}
+	}
+	return a.opts.Store.Atomic()
+}
+
+func (a *Adapter) restore(now time.Time) error {
+	kv := a.opts.Store
+	maxExpiry := uint32(min(int64(a.opts.MaxSessionExpiry/time.Second), 1<<32-1))
+	loaded := map[string]*session{}
+	var subs []*session
+	err := kv.Scan(bucketSession, func(k, v []byte) error {
+		r, err := decodeSession(v)
+		if err != nil {
+			return fmt.Errorf("session %q: %w", k, err)
+		}
+		cid := string(k)
+		expiry := min(r.expiry, maxExpiry)
+		gone := r.offline
+		if gone.IsZero() {
+			gone = now // connected when the server stopped
+		}
+		expire := gone.Add(time.Duration(expiry) * time.Second)
+		if expiry == 0 || !now.Before(expire) {
+			kv.Delete(bucketSession, []byte(cid))
+			return nil
+		}
+		ss := newSession(a, cid)
+		ss.expiry, ss.stored = expiry, true
+		for _, s := range r.subs {
+			if s.share == "" {
+				ss.subs = append(ss.subs, s)
+			} else {
+				ss.shared = append(ss.shared, s)
+			}
+		}
+		loaded[cid] = ss
+		a.mu.Lock()
+		a.sessions[cid] = ss
+		a.offline[ss] = offline{expire: expire}
+		a.mu.Unlock()
+		subs = append(subs, ss)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	states := map[string][2]uint64{} // key: pid, rel
+	err = kv.Scan(bucketState, func(k, v []byte) error {
+		pid, rel, err := decodeState(v)
+		if err != nil {
+			return err
+		}
+		states[string(k)] = [2]uint64{uint64(pid), uint64(b2b(rel))}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = kv.Scan(bucketMsg, func(k, v []byte) error {
+		cid, rest, err := splitKey(k)
+		if err != nil {
+			return err
+		}
+		ss := loaded[cid]
+		if ss == nil || len(rest) != 8 {
+			kc := append([]byte(nil), k...)
+			kv.Delete(bucketMsg, kc)
+			kv.Delete(bucketState, kc)
+			return nil
+		}
+		e, err := decodeOut(v)
+		if err != nil {
+			return fmt.Errorf("message %x: %w", k, err)
+		}
+		e.seq = binary.BigEndian.Uint64(rest)
+		ss.seq = max(ss.seq, e.seq)
+		st, ok := states[string(k)]
+		if !ok || st[0] == 0 {
+			ss.pending.pushBack(e)
+			return nil
+		}
+		// In flight when the server stopped: resent with DUP, or, once
+		// PUBREC came, only its PUBREL.
+		e.pid, e.rel, e.sent = uint16(st[0]), st[1] != 0, true
+		if e.rel {
+			e.m, e.ids = nil, nil
+		}
+		ss.inflight.pushBack(e)
+		ss.unsent++
+		ss.nextPID = e.pid
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = kv.Scan(bucketRx, func(k, v []byte) error {
+		cid, rest, err := splitKey(k)
+		if err != nil {
+			return err
+		}
+		ss := loaded[cid]
+		if ss == nil || len(rest) != 2 {
+			kv.Delete(bucketRx, append([]byte(nil), k...))
+			return nil
+		}
+		if ss.rx == nil {
+			ss.rx = make(map[uint16]struct{})
+		}
+		ss.rx[binary.BigEndian.Uint16(rest)] = struct{}{}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	// Subscriptions last, so that nothing is delivered to a half-loaded
+	// session.
+	for _, ss := range subs {
+		for _, s := range ss.subs {
+			if err := a.core.Router().Subscribe(ss, s.filter, nil, nil); err != nil {
+				return fmt.Errorf("session %q: subscribe %q: %w", ss.id, s.filter, err)
+			}
+			a.subs.Add(1)
+		}
+		shared := ss.shared
+		ss.shared = nil
+		for _, s := range shared {
+			if a.join(ss, s) {
+				a.subs.Add(1)
+			}
+		}
+	}
+	return nil
+}
