@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"bytes"
 	"fmt"
 	"sync"
 	"time"
@@ -107,7 +108,7 @@ func (c *committer) Wait() error {
 	return <-ch
 }
 
-// Scan implements store.KV.
+// Scan implements store.KV. fn gets copies it may keep.
 func (c *committer) Scan(bucket string, fn func(key, val []byte) error) error {
 	return guard(func() error {
 		return c.b.View(func(tx *bolt.Tx) error {
@@ -120,7 +121,8 @@ func (c *committer) Scan(bucket string, fn func(key, val []byte) error) error {
 				if err != nil {
 					return err
 				}
-				return fn(k, rec)
+				// Copies: bbolt's slices die with the transaction.
+				return fn(bytes.Clone(k), bytes.Clone(rec))
 			})
 		})
 	})

@@ -29,9 +29,9 @@ type outMsg struct {
 	pid    uint16
 	qos    byte
 	retain bool
-	sent   bool // transmitted before: a resend carries DUP
-	wire   bool // transmitted on the current connection
-	rel    bool // PUBREC received and PUBREL sent: awaiting PUBCOMP
+	sent   bool   // transmitted before: a resend carries DUP
+	wire   bool   // transmitted on the current connection
+	rel    bool   // PUBREC received and PUBREL sent: awaiting PUBCOMP
 	seq    uint64 // its records in the store (persist.go); 0: none
 }
 
@@ -67,7 +67,7 @@ type session struct {
 	rx       map[uint16]struct{} // inbound QoS 2 packet identifiers awaiting PUBREL
 	holding  bool
 	held     []heldMsg
-	will     *will // a delayed will while the session is offline
+	will     *will  // a delayed will while the session is offline
 	seq      uint64 // last message record number (persist.go)
 	stored   bool   // the store holds a record of the session
 }
