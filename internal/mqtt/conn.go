@@ -9,6 +9,7 @@ import (
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/heraldhq/herald/internal/ackgate"
 	"github.com/heraldhq/herald/internal/core"
 	"github.com/heraldhq/herald/internal/message"
 	"github.com/heraldhq/herald/internal/outq"
@@ -68,7 +69,7 @@ type conn struct {
 	paused    atomic.Bool
 	failAfter error
 
-	gate gate // control packets waiting for the store, and those after them
+	gate ackgate.Gate // control packets waiting for the store, and those after them
 
 	mu     sync.Mutex // guards sess, will and closed
 	sess   *session
@@ -368,7 +369,7 @@ func (c *conn) sendPublish(m *message.Message, qos byte, retain, dup bool, pid u
 // closeWith ends the connection after final (a CONNACK or DISCONNECT, or
 // nothing), written after what is already queued.
 func (c *conn) closeWith(final []byte, wsCode uint16, reason string) {
-	if c.deferClose(func() { c.closeNow(final, wsCode, reason) }) {
+	if c.gate.Defer(func() { c.closeNow(final, wsCode, reason) }) {
 		return // after the acknowledgements waiting for the store
 	}
 	c.closeNow(final, wsCode, reason)
