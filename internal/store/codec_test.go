@@ -43,6 +43,7 @@ func FuzzDecodeMessage(f *testing.F) {
 	f.Add(AppendMessage(nil, m))
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, b []byte) {
+		splitTopicKey(b)
 		m, _, err := DecodeMessage(b, "k")
 		if err != nil {
 			return
