@@ -56,6 +56,11 @@ type Config struct {
 	RPC     RPCConfig     `yaml:"rpc"`
 	API     APIConfig     `yaml:"api"`
 	Hooks   HooksConfig   `yaml:"hooks"`
+
+	// State on disk (durable.go).
+	DataDir       string           `yaml:"data_dir"`
+	Durability    DurabilityConfig `yaml:"durability"`
+	DurableTopics []string         `yaml:"durable_topics"`
 }
 
 // LogConfig is the log: section.
@@ -399,6 +404,7 @@ func (c *Config) Validate() error {
 		bad("ping_interval", "%v must be shorter than idle_timeout %v", c.PingInterval, c.IdleTimeout)
 	}
 	c.validateBackends(bad, taken)
+	c.validateDurable(bad)
 
 	if len(errs) == 0 {
 		return nil
