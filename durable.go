@@ -164,6 +164,25 @@ func (d *durableState) openMQTT(s *Server, o mqtt.Options) *mqtt.Adapter {
 	return a
 }
 
+// wait returns once what was written so far is durable, or ctx ends; at
+// once without a data directory.
+func (d *durableState) wait(ctx context.Context) error {
+	if d == nil {
+		return nil
+	}
+	done := make(chan error, 1)
+	d.db.Barrier(func(err error) { done <- err })
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("herald: store: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // close closes the store after the server has stopped writing to it.
 func (d *durableState) close() error {
 	if d == nil {

@@ -75,7 +75,7 @@ func (s *Server) SendToQueue(ctx context.Context, name string, data []byte, opts
 		}
 		return fmt.Errorf("herald: send to queue %q: %w", name, err)
 	}
-	return nil
+	return s.opts.durable.wait(ctx) // with a DataDir: returns once durable
 }
 
 // registerSTOMP installs the STOMP adapter for WebSocket and for
