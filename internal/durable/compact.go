@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -36,7 +35,7 @@ func maybeCompact(b *bolt.DB, path string, ratio float64) (*bolt.DB, error) {
 func compact(b *bolt.DB, path string) (*bolt.DB, error) {
 	tmp := path + ".compact"
 	os.Remove(tmp)
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second})
+	dst, err := bolt.Open(tmp, 0o600, boltOptions)
 	if err != nil {
 		b.Close()
 		return nil, fmt.Errorf("durable: compact: %w", err)
@@ -56,7 +55,7 @@ func compact(b *bolt.DB, path string) (*bolt.DB, error) {
 		os.Remove(tmp)
 		return nil, fmt.Errorf("durable: compact: %w", err)
 	}
-	return bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	return bolt.Open(path, 0o600, boltOptions)
 }
 
 func fileSize(path string) int64 {
