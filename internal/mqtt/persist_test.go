@@ -278,3 +278,29 @@ func TestAckWaitsForStore(t *testing.T) {
 		}
 	}
 }
+
+// A shared subscription of a persistent session is back after a restart
+// and receives the group's messages while its client is away.
+func TestSharedSubscriptionRestored(t *testing.T) {
+	dir := t.TempDir()
+	srv := newDurableServer(t, dir, nil)
+	s := srv.dial(t, 5)
+	s.connect("member", false, func(pk *packets.Packet) {
+		pk.Properties.SessionExpiryInterval, pk.Properties.SessionExpiryIntervalFlag = 600, true
+	})
+	s.subscribe(1, nil, sub("$share/g/jobs", 1))
+	srv.stop()
+
+	srv = newDurableServer(t, dir, nil)
+	p := srv.dial(t, 5)
+	p.connect("pub", true, nil)
+	p.publish("jobs", 1, false, 1, "j1", nil)
+	p.expect(packets.Puback)
+	s = srv.dial(t, 5)
+	s.connect("member", false, func(pk *packets.Packet) {
+		pk.Properties.SessionExpiryInterval, pk.Properties.SessionExpiryIntervalFlag = 600, true
+	})
+	if pk := s.expect(packets.Publish); string(pk.Payload) != "j1" {
+		t.Fatalf("got %q", pk.Payload)
+	}
+}

@@ -36,6 +36,7 @@ func (a *Adapter) restore(now time.Time) error {
 	kv := a.opts.Store
 	maxExpiry := uint32(min(int64(a.opts.MaxSessionExpiry/time.Second), 1<<32-1))
 	loaded := map[string]*session{}
+	expires := map[*session]time.Time{}
 	var subs []*session
 	err := kv.Scan(bucketSession, func(k, v []byte) error {
 		r, err := decodeSession(v)
@@ -63,10 +64,7 @@ func (a *Adapter) restore(now time.Time) error {
 			}
 		}
 		loaded[cid] = ss
-		a.mu.Lock()
-		a.sessions[cid] = ss
-		a.offline[ss] = offline{expire: expire}
-		a.mu.Unlock()
+		expires[ss] = expire
 		subs = append(subs, ss)
 		return nil
 	})
@@ -143,17 +141,25 @@ func (a *Adapter) restore(now time.Time) error {
 		return err
 	}
 
-	// Subscriptions last, so that nothing is delivered to a half-loaded
-	// session.
+	// Registered and subscribed last, so that neither the expiry timer
+	// nor a delivery meets a half-loaded session.
+	a.mu.Lock()
 	for _, ss := range subs {
-		for _, s := range ss.subs {
+		a.sessions[ss.id] = ss
+		a.offline[ss] = offline{expire: expires[ss]}
+	}
+	a.mu.Unlock()
+	for _, ss := range subs {
+		ss.mu.Lock()
+		plain, shared := append([]*subscription(nil), ss.subs...), ss.shared
+		ss.shared = nil // join puts them back
+		ss.mu.Unlock()
+		for _, s := range plain {
 			if err := a.core.Router().Subscribe(ss, s.filter, nil, nil); err != nil {
 				return fmt.Errorf("session %q: subscribe %q: %w", ss.id, s.filter, err)
 			}
 			a.subs.Add(1)
 		}
-		shared := ss.shared
-		ss.shared = nil
 		for _, s := range shared {
 			if a.join(ss, s) {
 				a.subs.Add(1)
