@@ -12,6 +12,7 @@ import (
 
 	"github.com/heraldhq/herald/internal/core"
 	"github.com/heraldhq/herald/internal/durable"
+	"github.com/heraldhq/herald/internal/message"
 	"github.com/heraldhq/herald/internal/router"
 	"github.com/heraldhq/herald/internal/store"
 )
@@ -302,5 +303,38 @@ func TestSharedSubscriptionRestored(t *testing.T) {
 	})
 	if pk := s.expect(packets.Publish); string(pk.Payload) != "j1" {
 		t.Fatalf("got %q", pk.Payload)
+	}
+}
+
+// A session whose expiry ran out while the server was down is not
+// restored, and its records are deleted.
+func TestSessionExpiredWhileDown(t *testing.T) {
+	dir := t.TempDir()
+	db, err := durable.Open(dir, durable.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := &session{id: "old", expiry: 60, subs: []*subscription{{filter: "t", qos: 1}}}
+	db.Put(bucketSession, []byte("old"), gone.appendRecord(nil, time.Now().Add(-time.Hour)))
+	m := outMsg{m: &message.Message{Topic: "t", Data: []byte("x")}, qos: 1}
+	db.Put(bucketMsg, msgKey("old", 1), outRecord(&m))
+	kept := &session{id: "new", expiry: 7200, subs: []*subscription{{filter: "t", qos: 1}}}
+	db.Put(bucketSession, []byte("new"), kept.appendRecord(nil, time.Now().Add(-time.Hour)))
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	srv := newDurableServer(t, dir, nil)
+	for id, want := range map[string]bool{"old": false, "new": true} {
+		c := srv.dial(t, 4)
+		if ack := c.connect(id, false, nil); ack.SessionPresent != want {
+			t.Fatalf("session %s present = %v, want %v", id, ack.SessionPresent, want)
+		}
+	}
+	srv.db.Wait()
+	n := 0
+	srv.db.Scan(bucketMsg, func(k, _ []byte) error { n++; return nil })
+	if n != 0 {
+		t.Fatalf("%d message records of the expired session left", n)
 	}
 }
