@@ -166,10 +166,20 @@ func (c *committer) commit() {
 		return
 	}
 	start := time.Now()
+	// Only the last write of a key in a batch matters (the commit is
+	// atomic): a record put and deleted again before its commit, such as
+	// a message its subscriber acknowledged at once, costs nothing.
+	last := make(map[string]int, len(batch))
+	for i, o := range batch {
+		last[o.bucket+"\x00"+string(o.key)] = i
+	}
 	err := c.b.Update(func(tx *bolt.Tx) error {
 		var name string
 		var bk *bolt.Bucket
-		for _, o := range batch {
+		for i, o := range batch {
+			if last[o.bucket+"\x00"+string(o.key)] != i {
+				continue
+			}
 			if bk == nil || o.bucket != name {
 				var err error
 				if bk, err = tx.CreateBucketIfNotExists([]byte(o.bucket)); err != nil {
