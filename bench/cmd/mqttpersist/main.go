@@ -223,6 +223,6 @@ func run(addr, label string, pubs, window int, dur time.Duration, size int) erro
 		"label": label, "pubs": pubs, "window": window, "size": size, "seconds": elapsed.Seconds(),
 		"sent": sent.Load(), "acked": len(lat), "delivered": delivered.Load(),
 		"acked_per_s": float64(len(lat)) / elapsed.Seconds(),
-		"p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": pct(1),
+		"p50_ms":      pct(0.50), "p99_ms": pct(0.99), "max_ms": pct(1),
 	})
 }
