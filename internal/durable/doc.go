@@ -17,8 +17,8 @@
 // record; every value carries a CRC-32C of its bucket, key and value, so a
 // torn or corrupted record is reported at start-up (ErrCorrupt) instead of
 // being loaded. Open checks the file's size against the database's own
-// page count (ErrTruncated) and walks every page (bbolt's Check), with
-// memory faults turned into errors, so a damaged file is an error, never
-// a crash and never an empty store. docs/durability.md has the recovery
-// procedure.
+// page count (ErrTruncated) and reads every record (which reads every
+// page), with memory faults and bbolt's assertion panics turned into
+// errors, so a damaged file is an error, never a crash and never an empty
+// store. docs/durability.md has the recovery procedure.
 package durable
