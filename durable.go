@@ -139,7 +139,7 @@ func (d *durableState) openQueues(o queue.Options) *queue.Queues {
 	if d == nil {
 		return queue.New(o)
 	}
-	o.Store = d.db
+	o.Store, o.Crashed = d.db, d.db.Crashed()
 	qs, err := queue.Open(o)
 	if err != nil {
 		d.err = errors.Join(d.err, err)

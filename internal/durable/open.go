@@ -26,6 +26,7 @@ const (
 	formatBucket = "herald"
 	formatKey    = "format"
 	formatValue  = "herald-durable/1"
+	cleanKey     = "clean" // present while no process has the store open
 )
 
 // Policy is when queued writes are committed.
@@ -68,6 +69,7 @@ type DB struct {
 
 	committer
 	closeOnce sync.Once
+	crashed   bool
 }
 
 // Open opens (creating if need be) the store in dir. It fails with
@@ -96,10 +98,37 @@ func Open(dir string, opts Options) (*DB, error) {
 		lock.Close()
 		return nil, err
 	}
-	db := &DB{dir: dir, lock: lock, bolt: b, opts: opts}
+	crashed, err := takeClean(b)
+	if err != nil {
+		b.Close()
+		lock.Close()
+		return nil, err
+	}
+	db := &DB{dir: dir, lock: lock, bolt: b, opts: opts, crashed: crashed}
 	db.committer.start(b, opts)
 	return db, nil
 }
+
+// takeClean reports whether the last process to have the store open
+// ended without Close (a crash, kill -9), and removes the mark Close
+// leaves, so that this process's own end is judged alike.
+func takeClean(b *bolt.DB) (crashed bool, err error) {
+	err = b.Update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket([]byte(formatBucket))
+		crashed = bk.Get([]byte(cleanKey)) == nil
+		return bk.Delete([]byte(cleanKey))
+	})
+	if err != nil {
+		return false, fmt.Errorf("durable: %w", err)
+	}
+	return crashed, nil
+}
+
+// Crashed reports whether the process that had the store open before
+// ended without closing it: writes queued then but not committed are
+// lost (none of them was acknowledged), so a caller may have to assume
+// the worst of what they would have said (a message was delivered).
+func (db *DB) Crashed() bool { return db.crashed }
 
 // lockDir takes an exclusive lock on dir's lock file, held while the
 // process lives (the kernel drops it when the process dies, kill -9
@@ -174,6 +203,9 @@ func create(path string) error {
 	err = b.Update(func(tx *bolt.Tx) error {
 		bk, err := tx.CreateBucket([]byte(formatBucket))
 		if err != nil {
+			return err
+		}
+		if err := bk.Put([]byte(cleanKey), frame(formatBucket, []byte(cleanKey), nil)); err != nil {
 			return err
 		}
 		return bk.Put([]byte(formatKey), frame(formatBucket, []byte(formatKey), []byte(formatValue)))
@@ -263,6 +295,11 @@ func (db *DB) Close() error {
 	err := ErrClosed
 	db.closeOnce.Do(func() {
 		err = db.committer.stopAndFlush()
+		if err == nil {
+			err = db.bolt.Update(func(tx *bolt.Tx) error {
+				return tx.Bucket([]byte(formatBucket)).Put([]byte(cleanKey), frame(formatBucket, []byte(cleanKey), nil))
+			})
+		}
 		if cerr := db.bolt.Close(); err == nil {
 			err = cerr
 		}

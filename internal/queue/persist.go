@@ -80,7 +80,8 @@ func (q *Queue) forget(e *Entry) {
 }
 
 // Open is New for queues with a Store: it loads the messages the store
-// holds, in their order, those delivered before marked redelivered.
+// holds, in their order, those delivered before marked redelivered (all
+// of them after a crash: see Options.Crashed).
 func Open(o Options) (*Queues, error) {
 	qs := New(o)
 	kv := qs.opts.Store
@@ -109,7 +110,7 @@ func Open(o Options) (*Queues, error) {
 			q = &Queue{name: name, qs: qs}
 			qs.queues[name] = q
 		}
-		e := &Entry{ID: id, Msg: m, Redelivered: redelivered || sent[string(k)], size: entrySize(m)}
+		e := &Entry{ID: id, Msg: m, Redelivered: redelivered || sent[string(k)] || o.Crashed, size: entrySize(m)}
 		q.backlog = append(q.backlog, e)
 		qs.bytes.Add(int64(e.size))
 		maxID = max(maxID, id)

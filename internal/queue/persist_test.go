@@ -71,3 +71,27 @@ func FuzzDecodeEntry(f *testing.F) {
 		splitEntryKey(b)
 	})
 }
+
+// After a crash every loaded message may have been delivered: all are
+// marked redelivered.
+func TestCrashedMarksRedelivered(t *testing.T) {
+	dir := t.TempDir()
+	db, err := durable.Open(dir, durable.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	qs, _ := Open(Options{Store: db})
+	qs.Send("q", msg("1"))
+	db.Close()
+	db, err = durable.Open(dir, durable.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	qs, _ = Open(Options{Store: db, Crashed: true})
+	var c taker
+	qs.Subscribe("q", &c, 10)
+	if len(c.redel) != 1 || !c.redel[0] {
+		t.Fatalf("redelivered %v", c.redel)
+	}
+}

@@ -34,6 +34,10 @@ type Options struct {
 	// Store, if set, keeps queued and unacknowledged messages across
 	// restarts (persist.go); use Open to load them.
 	Store store.KV
+	// Crashed says the process that wrote Store died without closing it:
+	// a delivery may have gone out before its record was committed, so
+	// Open marks every message it loads redelivered.
+	Crashed bool
 }
 
 // Entry is one message in a queue.
