@@ -32,7 +32,10 @@ func NewFileRetained(kv KV, maxMessages, maxBytes int, keys ...string) (*FileRet
 		if err != nil {
 			return fmt.Errorf("retained %q: %w", k, err)
 		}
-		r.mem.Set(m)
+		if !r.mem.Set(m) {
+			// Beyond the limits now configured: not kept.
+			kv.Delete(RetainedBucket, k)
+		}
 		return nil
 	})
 	if err != nil {
