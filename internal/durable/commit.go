@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -41,6 +42,8 @@ type committer struct {
 	err       error // sticky: a failed commit fails everything after it
 	closed    bool
 
+	queued atomic.Uint64 // submitted, readable without mu
+
 	wake chan struct{}
 	stop chan struct{}
 	done chan struct{}
@@ -72,12 +75,18 @@ func (c *committer) queue(o op) {
 	}
 	c.ops = append(c.ops, o)
 	c.submitted++
+	c.queued.Add(1)
 	c.mu.Unlock()
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
 }
+
+// Queued counts the writes queued so far: a caller that sees it unchanged
+// across an operation knows the operation wrote nothing, and need not
+// wait for a commit before acknowledging it.
+func (c *committer) Queued() uint64 { return c.queued.Load() }
 
 // Atomic implements store.KV.
 func (c *committer) Atomic() func() {

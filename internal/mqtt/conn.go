@@ -69,7 +69,8 @@ type conn struct {
 	paused    atomic.Bool
 	failAfter error
 
-	gate ackgate.Gate // control packets waiting for the store, and those after them
+	gate  ackgate.Gate // control packets waiting for the store, and those after them
+	wrote bool         // worker only: the publish being handled wrote to the store
 
 	mu     sync.Mutex // guards sess, will and closed
 	sess   *session

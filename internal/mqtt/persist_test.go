@@ -255,6 +255,13 @@ func (h *heldKV) release(err error) {
 func TestAckWaitsForStore(t *testing.T) {
 	h := &heldKV{ready: make(chan struct{}, 16)}
 	srv := newDurableServer(t, t.TempDir(), func(db *durable.DB) store.KV { h.DB = db; return h })
+	// A persistent subscriber, so that publications to t are written.
+	s := srv.dial(t, 4)
+	s.connect("sub", false, nil)
+	s.send(&packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Subscribe}, ProtocolVersion: 4, PacketID: 1, Filters: packets.Subscriptions{sub("t", 1)}})
+	<-h.ready
+	h.release(nil)
+	s.expect(packets.Suback)
 	p := srv.dial(t, 4)
 	p.connect("pub", false, nil)
 	p.publish("t", 1, false, 7, "m", nil)
@@ -336,5 +343,25 @@ func TestSessionExpiredWhileDown(t *testing.T) {
 	srv.db.Scan(bucketMsg, func(k, _ []byte) error { n++; return nil })
 	if n != 0 {
 		t.Fatalf("%d message records of the expired session left", n)
+	}
+}
+
+// A publication that writes nothing (no persistent session matches it)
+// is acknowledged without waiting for a commit.
+func TestAckWithoutWritesIsImmediate(t *testing.T) {
+	h := &heldKV{ready: make(chan struct{}, 16)}
+	srv := newDurableServer(t, t.TempDir(), func(db *durable.DB) store.KV { h.DB = db; return h })
+	s := srv.dial(t, 4)
+	s.connect("clean-sub", true, nil)
+	s.subscribe(1, nil, sub("t", 1)) // a clean session: its SUBACK waits for nothing
+	p := srv.dial(t, 4)
+	p.connect("pub", true, nil)
+	p.publish("t", 1, false, 7, "m", nil)
+	if pk := p.expect(packets.Puback); pk.PacketID != 7 {
+		t.Fatalf("PUBACK %d", pk.PacketID)
+	}
+	s.expect(packets.Publish)
+	if len(h.ready) != 0 {
+		t.Fatal("a barrier was asked for though nothing was written")
 	}
 }

@@ -18,6 +18,7 @@ import (
 // published again (exactly once), and acknowledged with PUBREC.
 func (c *conn) onPublish(pk *packets.Packet) {
 	c.a.received.Add(1)
+	c.wrote = false
 	ss := c.sess
 	qos, pid := pk.FixedHeader.Qos, pk.PacketID
 	p := &pk.Properties
@@ -64,9 +65,13 @@ func (c *conn) onPublish(pk *packets.Packet) {
 		// normally and, if it was refused, dropped [MQTT-3.3.5-2].
 		code = codeSuccess
 	}
+	ack := c.send
+	if c.wrote {
+		ack = func(b []byte) bool { c.sendDurable(b); return true }
+	}
 	switch qos {
 	case 1:
-		c.sendDurable(ackPacket(c.ver, packets.Puback, pid, code))
+		ack(ackPacket(c.ver, packets.Puback, pid, code))
 	case 2:
 		if code < 0x80 {
 			ss.mu.Lock()
@@ -76,13 +81,14 @@ func (c *conn) onPublish(pk *packets.Packet) {
 			ss.rx[pid] = struct{}{}
 			ss.mu.Unlock()
 		}
-		c.sendDurable(ackPacket(c.ver, packets.Pubrec, pid, code))
+		ack(ackPacket(c.ver, packets.Pubrec, pid, code))
 	}
 }
 
 // publish publishes the application message of pk (or calls the request
 // handler it addresses) and returns the 5.0 reason code.
 func (c *conn) publish(pk *packets.Packet) byte {
+	c.wrote = false
 	name := pk.TopicName
 	p := &pk.Properties
 	m := &message.Message{Topic: name, Data: pk.Payload, Retain: pk.FixedHeader.Retain}
@@ -111,6 +117,9 @@ func (c *conn) publish(pk *packets.Packet) byte {
 	// The message's records (and a QoS 2 identifier's) go into one
 	// commit: after a crash, either it was published and the client's
 	// resend is recognised, or neither.
+	// The acknowledgement waits for a commit only if something was
+	// written meanwhile (by this publish or, conservatively, any other).
+	before, counted := c.a.queuedWrites()
 	release := c.a.atomic()
 	err := c.a.route(ctx, m, m.Retain)
 	if err == nil && md.qos == 2 {
@@ -119,6 +128,8 @@ func (c *conn) publish(pk *packets.Packet) byte {
 		c.sess.mu.Unlock()
 	}
 	release()
+	after, _ := c.a.queuedWrites()
+	c.wrote = c.a.opts.Store != nil && (!counted || after != before)
 	if err != nil {
 		c.s.Core().Logger().Debug("mqtt: publish failed", "topic", name, "err", err)
 		return codeUnspecified
@@ -161,7 +172,11 @@ func (c *conn) onPubrec(pk *packets.Packet) {
 	ss.markLocked(e)
 	// Released only once stored: a restart then resends PUBREL, never
 	// the PUBLISH the client may already have handed on.
-	c.sendDurable(ackPacket(c.ver, packets.Pubrel, e.pid, codeSuccess))
+	if e.seq != 0 {
+		c.sendDurable(ackPacket(c.ver, packets.Pubrel, e.pid, codeSuccess))
+	} else {
+		c.send(ackPacket(c.ver, packets.Pubrel, e.pid, codeSuccess))
+	}
 }
 
 // onPubcomp ends a QoS 2 delivery.
@@ -180,7 +195,8 @@ func (c *conn) onPubrel(pk *packets.Packet) {
 	ss.mu.Lock()
 	_, ok := ss.rx[pk.PacketID]
 	delete(ss.rx, pk.PacketID)
-	if ok {
+	stored := ok && ss.kvLocked() != nil
+	if stored {
 		ss.rxLocked(pk.PacketID, false)
 	}
 	if len(ss.rx) == 0 {
@@ -193,5 +209,9 @@ func (c *conn) onPubrel(pk *packets.Packet) {
 	}
 	// Sent once the release is stored: the client reuses the identifier
 	// after PUBCOMP, which a restarted server must not take for a resend.
-	c.sendDurable(ackPacket(c.ver, packets.Pubcomp, pk.PacketID, code))
+	if stored {
+		c.sendDurable(ackPacket(c.ver, packets.Pubcomp, pk.PacketID, code))
+	} else {
+		c.send(ackPacket(c.ver, packets.Pubcomp, pk.PacketID, code))
+	}
 }

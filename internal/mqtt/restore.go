@@ -24,6 +24,15 @@ func Open(c *core.Core, opts Options) (*Adapter, error) {
 	return a, nil
 }
 
+// queuedWrites counts the store's writes so far, if the store says
+// (durable.DB does); ok false means every acknowledgement must wait.
+func (a *Adapter) queuedWrites() (n uint64, ok bool) {
+	if q, ok := a.opts.Store.(interface{ Queued() uint64 }); ok {
+		return q.Queued(), true
+	}
+	return 0, false
+}
+
 // atomic returns the store's Atomic section, or a no-op.
 func (a *Adapter) atomic() func() {
 	if a.opts.Store == nil {

@@ -140,8 +140,12 @@ func (ss *session) subscribe(c *conn, pid uint16, subs []*subscription, codes []
 	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	ss.saveLocked(time.Time{})
-	c.sendDurable(subackPacket(c.ver, pid, codes))
+	if ss.kvLocked() != nil {
+		ss.saveLocked(time.Time{})
+		c.sendDurable(subackPacket(c.ver, pid, codes))
+	} else {
+		c.send(subackPacket(c.ver, pid, codes))
+	}
 	now := time.Now()
 	for _, r := range snapshot {
 		if md := metaOf(r.m); expired(r.m, md, now) {
@@ -226,7 +230,12 @@ func (c *conn) onUnsubscribe(pk *packets.Packet) {
 		}
 	}
 	ss.mu.Lock()
+	persistent := ss.kvLocked() != nil
 	ss.saveLocked(time.Time{})
 	ss.mu.Unlock()
-	c.sendDurable(unsubackPacket(c.ver, pk.PacketID, codes))
+	if persistent {
+		c.sendDurable(unsubackPacket(c.ver, pk.PacketID, codes))
+	} else {
+		c.send(unsubackPacket(c.ver, pk.PacketID, codes))
+	}
 }
