@@ -8,6 +8,10 @@ package store
 //
 // The state a protocol serves from stays in memory; a KV is read only
 // when the server starts (Scan), to load it back.
+//
+// A KV may also have a method Queued() uint64 counting the writes queued
+// so far (internal/durable's does): a caller that sees the count
+// unchanged across an operation acknowledges it without a Barrier.
 type KV interface {
 	// Put queues bucket/key = val. The KV keeps key and val: callers
 	// must not modify them afterwards.
