@@ -123,4 +123,13 @@ type Options struct {
 	MQTT MQTTOptions
 
 	Logger *slog.Logger // default: discard
+
+	// DataDir, if set, keeps MQTT sessions and retained messages, STOMP
+	// queues and durable topics' history on disk across restarts (see
+	// Durability and docs/durability.md). A server with a DataDir is
+	// created with Open, which reports a store it cannot use.
+	DataDir    string
+	Durability Durability
+
+	durable *durableState // set by Open
 }

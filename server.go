@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/internal/core"
+	"github.com/heraldhq/herald/internal/durable"
 	"github.com/heraldhq/herald/internal/emulate"
 	"github.com/heraldhq/herald/internal/gateway"
 	"github.com/heraldhq/herald/internal/message"
@@ -66,8 +67,12 @@ func New(opts Options) *Server {
 	if httl == 0 {
 		httl = 10 * time.Minute
 	}
-	s.router = router.New(router.Options{HistorySize: hsize, HistoryTTL: httl})
+	if opts.DataDir != "" && opts.durable == nil {
+		panic("herald: Options.DataDir needs herald.Open, which reports store errors")
+	}
+	s.router = router.New(router.Options{HistorySize: hsize, HistoryTTL: httl, History: opts.durable.historyStore()})
 	metrics.RuntimeMetrics(s.metrics)
+	opts.durable.registerMetrics(s.metrics)
 	s.core = core.New(core.Config{
 		Router:         s.router,
 		Metrics:        s.metrics,
@@ -169,6 +174,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.core.Shutdown(ctx)
 	s.mqtt.Close() // its sessions ended with their connections
 	s.router.Close()
+	if derr := s.opts.durable.close(); derr != nil && err == nil && !errors.Is(derr, durable.ErrClosed) {
+		err = derr
+	}
 	if errors.Is(err, core.ErrClosed) {
 		return ErrServerClosed
 	}

@@ -75,14 +75,14 @@ func (s *Server) SendToQueue(ctx context.Context, name string, data []byte, opts
 		}
 		return fmt.Errorf("herald: send to queue %q: %w", name, err)
 	}
-	return nil
+	return s.opts.durable.wait(ctx) // with a DataDir: returns once durable
 }
 
 // registerSTOMP installs the STOMP adapter for WebSocket and for
 // ServeSTOMP, both sharing one set of queues.
 func (s *Server) registerSTOMP() {
 	o := s.opts.STOMP
-	s.queues = queue.New(queue.Options{Backlog: o.QueueBacklog, MaxBytes: o.QueueMemory})
+	s.queues = s.opts.durable.openQueues(queue.Options{Backlog: o.QueueBacklog, MaxBytes: o.QueueMemory})
 	a := stomp.New(stomp.Config{
 		Server:           "Herald/" + moduleVersion(),
 		HeartBeatSend:    o.HeartBeatSend,

@@ -58,6 +58,11 @@ type Config struct {
 	Hooks   HooksConfig   `yaml:"hooks"`
 
 	Auth AuthConfig `yaml:"auth"` // authentication and roles (auth.go)
+
+	// State on disk (durable.go).
+	DataDir       string           `yaml:"data_dir"`
+	Durability    DurabilityConfig `yaml:"durability"`
+	DurableTopics []string         `yaml:"durable_topics"`
 }
 
 // LogConfig is the log: section.
@@ -402,6 +407,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateBackends(bad, taken)
 	c.validateAuth(bad)
+	c.validateDurable(bad)
 
 	if len(errs) == 0 {
 		return nil

@@ -36,7 +36,11 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, ready func(net.
 		return fmt.Errorf("auth: %w", err)
 	}
 	reloadKeysOnHUP(ctx, logger, reloadKeys)
-	srv := herald.New(opts)
+	applyDurable(&cfg, &opts)
+	srv, err := herald.Open(opts)
+	if err != nil {
+		return err
+	}
 	demo.Register(srv, &demo.LED{})
 
 	var draining atomic.Bool

@@ -61,6 +61,12 @@ type Options struct {
 	MaxRetainedBytes int
 	// Version is reported in $SYS/broker/version; default the module's.
 	Version string
+	// Store, if set, keeps persistent sessions (subscriptions, queued and
+	// in-flight QoS 1/2 messages, QoS 2 state) across restarts: Open
+	// loads them, and PUBACK, PUBREC, PUBCOMP, SUBACK and UNSUBACK go out
+	// only once what they acknowledge is durable. Pair it with a
+	// store.FileRetained for retained messages.
+	Store store.KV
 }
 
 func (o *Options) defaults(c *core.Core) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/heraldhq/herald/internal/ackgate"
 	"github.com/heraldhq/herald/internal/core"
 	"github.com/heraldhq/herald/internal/message"
 	"github.com/heraldhq/herald/internal/outq"
@@ -67,6 +68,9 @@ type conn struct {
 	gone      bool // the connection has ended: finish once the queue is drained
 	paused    atomic.Bool
 	failAfter error
+
+	gate  ackgate.Gate // control packets waiting for the store, and those after them
+	wrote bool         // worker only: the publish being handled wrote to the store
 
 	mu     sync.Mutex // guards sess, will and closed
 	sess   *session
@@ -308,14 +312,6 @@ func (c *conn) handle(pk *packets.Packet) {
 	}
 }
 
-// send queues a control packet.
-func (c *conn) send(b []byte) bool {
-	if c.s.WebSocket() {
-		b = wsframe.AppendFrame(make([]byte, 0, wsframe.HeaderLen(len(b))+len(b)), wsframe.OpBinary, b)
-	}
-	return c.s.Send(outq.Item{Own: b})
-}
-
 // publishHeader is the header of a PUBLISH of m to this connection.
 func (c *conn) publishHeader(m *message.Message, qos byte, retain, dup bool, pid uint16, ids []int, now time.Time) pubHeader {
 	h := pubHeader{ver: c.ver, qos: qos, dup: dup, retain: retain, pid: pid, topic: m.Topic}
@@ -375,9 +371,16 @@ func (c *conn) sendPublish(m *message.Message, qos byte, retain, dup bool, pid u
 // closeWith ends the connection after final (a CONNACK or DISCONNECT, or
 // nothing), written after what is already queued.
 func (c *conn) closeWith(final []byte, wsCode uint16, reason string) {
+	if c.gate.Defer(func() { c.closeNow(final, wsCode, reason) }) {
+		return // after the acknowledgements waiting for the store
+	}
+	c.closeNow(final, wsCode, reason)
+}
+
+func (c *conn) closeNow(final []byte, wsCode uint16, reason string) {
 	if c.s.WebSocket() {
 		if final != nil {
-			c.send(final)
+			c.s.Send(outq.Item{Own: c.frame(final)})
 		}
 		c.s.CloseWith(wsCode, reason)
 		return

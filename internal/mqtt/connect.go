@@ -288,6 +288,7 @@ func (c *conn) start(cid string, clean bool, expiry uint32, w *will, props packe
 		}
 		ss.expiry = expiry
 		ss.attachLocked(c, connack)
+		ss.saveLocked(time.Time{})
 		c.sess, c.will = ss, w
 	}
 	ss.mu.Unlock()

@@ -18,6 +18,7 @@ import (
 // published again (exactly once), and acknowledged with PUBREC.
 func (c *conn) onPublish(pk *packets.Packet) {
 	c.a.received.Add(1)
+	c.wrote = false
 	ss := c.sess
 	qos, pid := pk.FixedHeader.Qos, pk.PacketID
 	p := &pk.Properties
@@ -41,7 +42,7 @@ func (c *conn) onPublish(pk *packets.Packet) {
 		full := !dup && len(ss.rx) >= c.a.opts.ReceiveMaximum
 		ss.mu.Unlock()
 		if dup {
-			c.send(ackPacket(c.ver, packets.Pubrec, pid, codeSuccess)) // already published
+			c.sendDurable(ackPacket(c.ver, packets.Pubrec, pid, codeSuccess)) // already published
 			return
 		}
 		if full {
@@ -64,9 +65,13 @@ func (c *conn) onPublish(pk *packets.Packet) {
 		// normally and, if it was refused, dropped [MQTT-3.3.5-2].
 		code = codeSuccess
 	}
+	ack := c.send
+	if c.wrote {
+		ack = func(b []byte) bool { c.sendDurable(b); return true }
+	}
 	switch qos {
 	case 1:
-		c.send(ackPacket(c.ver, packets.Puback, pid, code))
+		ack(ackPacket(c.ver, packets.Puback, pid, code))
 	case 2:
 		if code < 0x80 {
 			ss.mu.Lock()
@@ -76,13 +81,14 @@ func (c *conn) onPublish(pk *packets.Packet) {
 			ss.rx[pid] = struct{}{}
 			ss.mu.Unlock()
 		}
-		c.send(ackPacket(c.ver, packets.Pubrec, pid, code))
+		ack(ackPacket(c.ver, packets.Pubrec, pid, code))
 	}
 }
 
 // publish publishes the application message of pk (or calls the request
 // handler it addresses) and returns the 5.0 reason code.
 func (c *conn) publish(pk *packets.Packet) byte {
+	c.wrote = false
 	name := pk.TopicName
 	p := &pk.Properties
 	m := &message.Message{Topic: name, Data: pk.Payload, Retain: pk.FixedHeader.Retain}
@@ -108,7 +114,23 @@ func (c *conn) publish(pk *packets.Packet) byte {
 	}
 	m.Publisher = c.s.Scope.SessionID
 	setMeta(m, md)
-	if err := c.a.route(ctx, m, m.Retain); err != nil {
+	// The message's records (and a QoS 2 identifier's) go into one
+	// commit: after a crash, either it was published and the client's
+	// resend is recognised, or neither.
+	// The acknowledgement waits for a commit only if something was
+	// written meanwhile (by this publish or, conservatively, any other).
+	before, counted := c.a.queuedWrites()
+	release := c.a.atomic()
+	err := c.a.route(ctx, m, m.Retain)
+	if err == nil && md.qos == 2 {
+		c.sess.mu.Lock()
+		c.sess.rxLocked(pk.PacketID, true)
+		c.sess.mu.Unlock()
+	}
+	release()
+	after, _ := c.a.queuedWrites()
+	c.wrote = c.a.opts.Store != nil && (!counted || after != before)
+	if err != nil {
 		c.s.Core().Logger().Debug("mqtt: publish failed", "topic", name, "err", err)
 		return codeUnspecified
 	}
@@ -147,7 +169,14 @@ func (c *conn) onPubrec(pk *packets.Packet) {
 	e := ss.inflight.at(i)
 	e.rel = true
 	e.m, e.ids = nil, nil // delivered: only the packet identifier is left to release
-	c.send(ackPacket(c.ver, packets.Pubrel, e.pid, codeSuccess))
+	ss.markLocked(e)
+	// Released only once stored: a restart then resends PUBREL, never
+	// the PUBLISH the client may already have handed on.
+	if e.seq != 0 {
+		c.sendDurable(ackPacket(c.ver, packets.Pubrel, e.pid, codeSuccess))
+	} else {
+		c.send(ackPacket(c.ver, packets.Pubrel, e.pid, codeSuccess))
+	}
 }
 
 // onPubcomp ends a QoS 2 delivery.
@@ -166,6 +195,10 @@ func (c *conn) onPubrel(pk *packets.Packet) {
 	ss.mu.Lock()
 	_, ok := ss.rx[pk.PacketID]
 	delete(ss.rx, pk.PacketID)
+	stored := ok && ss.kvLocked() != nil
+	if stored {
+		ss.rxLocked(pk.PacketID, false)
+	}
 	if len(ss.rx) == 0 {
 		ss.rx = nil
 	}
@@ -174,5 +207,11 @@ func (c *conn) onPubrel(pk *packets.Packet) {
 	if !ok && c.ver == 5 {
 		code = codePacketIDNotFound
 	}
-	c.send(ackPacket(c.ver, packets.Pubcomp, pk.PacketID, code))
+	// Sent once the release is stored: the client reuses the identifier
+	// after PUBCOMP, which a restarted server must not take for a resend.
+	if stored {
+		c.sendDurable(ackPacket(c.ver, packets.Pubcomp, pk.PacketID, code))
+	} else {
+		c.send(ackPacket(c.ver, packets.Pubcomp, pk.PacketID, code))
+	}
 }

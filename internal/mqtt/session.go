@@ -29,9 +29,10 @@ type outMsg struct {
 	pid    uint16
 	qos    byte
 	retain bool
-	sent   bool // transmitted before: a resend carries DUP
-	wire   bool // transmitted on the current connection
-	rel    bool // PUBREC received and PUBREL sent: awaiting PUBCOMP
+	sent   bool   // transmitted before: a resend carries DUP
+	wire   bool   // transmitted on the current connection
+	rel    bool   // PUBREC received and PUBREL sent: awaiting PUBCOMP
+	seq    uint64 // its records in the store (persist.go); 0: none
 }
 
 // heldMsg is a publication that arrived while a SUBSCRIBE was being set
@@ -66,7 +67,9 @@ type session struct {
 	rx       map[uint16]struct{} // inbound QoS 2 packet identifiers awaiting PUBREL
 	holding  bool
 	held     []heldMsg
-	will     *will // a delayed will while the session is offline
+	will     *will  // a delayed will while the session is offline
+	seq      uint64 // last message record number (persist.go)
+	stored   bool   // the store holds a record of the session
 }
 
 func newSession(a *Adapter, id string) *session { return &session{a: a, id: id} }
@@ -169,6 +172,7 @@ func (ss *session) offerLocked(m *message.Message, qos byte, retain bool, ids []
 		ss.a.m.dropped.Inc()
 		return
 	}
+	ss.keepLocked(&e)
 	ss.pending.pushBack(e)
 }
 
@@ -178,11 +182,16 @@ func (ss *session) offerLocked(m *message.Message, qos byte, retain bool, ids []
 func (ss *session) sendNewLocked(c *conn, e outMsg) {
 	if !c.fits(e.m, e.qos, e.retain, e.ids) {
 		ss.a.m.tooLarge.Inc()
+		ss.forgetLocked(&e)
 		return
+	}
+	if e.seq == 0 {
+		ss.keepLocked(&e)
 	}
 	e.pid = ss.allocPID()
 	e.sent, e.wire = true, true
 	ss.inflight.pushBack(e)
+	ss.markLocked(ss.inflight.at(ss.inflight.len() - 1))
 	ss.wire++
 	c.sendPublish(e.m, e.qos, e.retain, false, e.pid, e.ids)
 }
@@ -215,6 +224,7 @@ func (ss *session) fillLocked() {
 		e := ss.pending.popFront()
 		if expired(e.m, metaOf(e.m), now) {
 			ss.a.m.dropped.Inc()
+			ss.forgetLocked(&e)
 			continue
 		}
 		ss.sendNewLocked(c, e)
@@ -258,6 +268,7 @@ func (ss *session) completeLocked(i int) {
 	} else {
 		ss.unsent--
 	}
+	ss.forgetLocked(ss.inflight.at(i))
 	ss.inflight.remove(i)
 	ss.fillLocked()
 }
@@ -317,6 +328,7 @@ func (a *Adapter) retireLocked(ss *session) {
 // a delayed will, which is due now that the session has ended.
 func (a *Adapter) cleanup(ss *session) {
 	ss.mu.Lock()
+	ss.eraseLocked()
 	subs, shared, w := ss.subs, ss.shared, ss.will
 	ss.subs, ss.shared, ss.will = nil, nil, nil
 	ss.inflight, ss.pending, ss.rx, ss.held = deque[outMsg]{}, deque[outMsg]{}, nil, nil
@@ -355,6 +367,7 @@ func (a *Adapter) lost(ss *session, c *conn, w *will) {
 		}
 		if a.sessions[ss.id] == ss {
 			a.offline[ss] = o
+			ss.saveLocked(now)
 		}
 	}
 	ss.mu.Unlock()

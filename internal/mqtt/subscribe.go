@@ -140,7 +140,12 @@ func (ss *session) subscribe(c *conn, pid uint16, subs []*subscription, codes []
 	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	c.send(subackPacket(c.ver, pid, codes))
+	if ss.kvLocked() != nil {
+		ss.saveLocked(time.Time{})
+		c.sendDurable(subackPacket(c.ver, pid, codes))
+	} else {
+		c.send(subackPacket(c.ver, pid, codes))
+	}
 	now := time.Now()
 	for _, r := range snapshot {
 		if md := metaOf(r.m); expired(r.m, md, now) {
@@ -224,5 +229,13 @@ func (c *conn) onUnsubscribe(pk *packets.Packet) {
 			codes[i] = codeNoSubscriptionExisted
 		}
 	}
-	c.send(unsubackPacket(c.ver, pk.PacketID, codes))
+	ss.mu.Lock()
+	persistent := ss.kvLocked() != nil
+	ss.saveLocked(time.Time{})
+	ss.mu.Unlock()
+	if persistent {
+		c.sendDurable(unsubackPacket(c.ver, pk.PacketID, codes))
+	} else {
+		c.send(unsubackPacket(c.ver, pk.PacketID, codes))
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 
 	"github.com/heraldhq/herald/internal/message"
+	"github.com/heraldhq/herald/internal/store"
 )
 
 // Errors Send reports.
@@ -30,6 +31,13 @@ type Options struct {
 	Backlog   int // messages waiting per queue while no consumer can take them; default 1000
 	MaxQueues int // queues existing at once; default 10,000
 	MaxBytes  int // payload bytes held by all queues (waiting and unacknowledged); default 64 MiB
+	// Store, if set, keeps queued and unacknowledged messages across
+	// restarts (persist.go); use Open to load them.
+	Store store.KV
+	// Crashed says the process that wrote Store died without closing it:
+	// a delivery may have gone out before its record was committed, so
+	// Open marks every message it loads redelivered.
+	Crashed bool
 }
 
 // Entry is one message in a queue.
@@ -127,10 +135,7 @@ func (qs *Queues) lock(name string) (*Queue, error) {
 
 // Send queues m for one consumer of name. m must not be modified after.
 func (qs *Queues) Send(name string, m *message.Message) error {
-	size := len(m.Data) + 64
-	for _, h := range m.Headers {
-		size += len(h.Key) + len(h.Value)
-	}
+	size := entrySize(m)
 	if qs.bytes.Add(int64(size)) > int64(qs.opts.MaxBytes) {
 		qs.bytes.Add(-int64(size))
 		return ErrTooManyBytes
@@ -145,9 +150,19 @@ func (qs *Queues) Send(name string, m *message.Message) error {
 		qs.bytes.Add(-int64(size))
 		return ErrFull
 	}
-	q.backlog = append(q.backlog, &Entry{ID: qs.nextID.Add(1), Msg: m, size: size})
+	e := &Entry{ID: qs.nextID.Add(1), Msg: m, size: size}
+	q.backlog = append(q.backlog, e)
+	q.keep(e)
 	q.dispatch()
 	return nil
+}
+
+func entrySize(m *message.Message) int {
+	size := len(m.Data) + 64
+	for _, h := range m.Headers {
+		size += len(h.Key) + len(h.Value)
+	}
+	return size
 }
 
 // Subscribe adds c as a consumer of name and hands it what waits, up to
@@ -236,6 +251,7 @@ func (q *Queue) settle(c Consumer, entries []*Entry, requeue bool) {
 				back = append(back, e)
 			} else {
 				q.qs.bytes.Add(-int64(e.size))
+				q.forget(e)
 			}
 			break
 		}
@@ -284,8 +300,12 @@ func (q *Queue) dispatch() {
 		q.backlog = q.backlog[1:]
 		if k.credit > 0 {
 			k.inflight = append(k.inflight, e)
+			if !e.Redelivered {
+				q.sent(e)
+			}
 		} else {
 			q.qs.bytes.Add(-int64(e.size))
+			q.forget(e)
 		}
 	}
 	q.backlog = nil // an empty queue keeps no buffer

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/heraldhq/herald/internal/ackgate"
 	"github.com/heraldhq/herald/internal/core"
 	"github.com/heraldhq/herald/internal/outq"
 	"github.com/heraldhq/herald/internal/wsframe"
@@ -38,6 +39,8 @@ type conn struct {
 	s    *core.Session
 	ws   bool
 	born time.Time
+
+	gate ackgate.Gate // receipts waiting for the store, and frames after them
 
 	// I/O loop only (gotConnect is read by Tick too).
 	p          Parser
@@ -240,7 +243,7 @@ func (c *conn) handle(f *Frame) {
 		return
 	}
 	if r, ok := f.Get("receipt"); ok {
-		c.sendControl(c.receiptFrame(r))
+		c.sendReceipt(c.receiptFrame(r))
 	}
 }
 
@@ -303,6 +306,13 @@ func (c *conn) fail(f *Frame, e *stompError) {
 // queued, then ends the connection: on TCP by half-closing, on WebSocket
 // with a close frame of the given code.
 func (c *conn) closeAfter(final []byte, code uint16, reason string) {
+	if c.gate.Defer(func() { c.closeNow(final, code, reason) }) {
+		return // after the receipts waiting for the store
+	}
+	c.closeNow(final, code, reason)
+}
+
+func (c *conn) closeNow(final []byte, code uint16, reason string) {
 	if !c.ws {
 		c.s.CloseAfter(final)
 		return
@@ -334,11 +344,34 @@ func (c *conn) sendControl(b []byte) bool {
 	if c.ws {
 		b = c.wsFrame(b)
 	}
+	return c.gate.Send(b, c.queue)
+}
+
+func (c *conn) queue(b []byte) bool {
 	if !c.s.Send(outq.Item{Own: b}) {
 		return false
 	}
 	c.hb.markSent()
 	return true
+}
+
+// sendReceipt sends a RECEIPT once what the queues were given so far is
+// durable (ackgate), so a receipted SEND to a persisted queue, or a
+// COMMIT of one, is never lost. A store failure ends the connection with
+// an ERROR instead.
+func (c *conn) sendReceipt(b []byte) {
+	kv := c.a.cfg.Queues.Store()
+	if kv == nil {
+		c.sendControl(b)
+		return
+	}
+	if c.ws {
+		b = c.wsFrame(b)
+	}
+	c.gate.SendDurable(kv, b, c.queue, func(err error) {
+		c.s.Core().Logger().Error("stomp: store failed, closing the connection without the receipt", "session", c.s.Scope.SessionID, "err", err)
+		c.fail(nil, &stompError{msg: "store failed", code: core.CloseInternalError, reason: "store"})
+	})
 }
 
 func (c *conn) receiptFrame(id string) []byte {

@@ -121,6 +121,12 @@ func (c *conn) onDisconnect(f *Frame) {
 	var final []byte
 	if r, ok := f.Get("receipt"); ok {
 		final = c.receiptFrame(r)
+		if c.a.cfg.Queues.Store() != nil {
+			// The receipt says everything before it was handled: with
+			// persisted queues, that it is durable too.
+			c.sendReceipt(final)
+			final = nil
+		}
 	}
-	c.closeAfter(final, core.CloseNormal, "")
+	c.closeAfter(final, core.CloseNormal, "") // behind receipts waiting for the store
 }
