@@ -96,5 +96,9 @@ type Options struct {
 	// mqttv3.1; ServeMQTT listeners).
 	MQTT MQTTOptions
 
+	// Limits bound connections, handshakes, message rates and
+	// subscriptions (limits.go).
+	Limits Limits
+
 	Logger *slog.Logger // default: discard
 }

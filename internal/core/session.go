@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/heraldhq/herald/internal/limit"
 	"github.com/heraldhq/herald/internal/outq"
 	"github.com/heraldhq/herald/internal/poll"
 	"github.com/heraldhq/herald/internal/sched"
@@ -90,6 +91,11 @@ type Session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	timer  *time.Timer // close-handshake deadline
+
+	// Limits (limits.go).
+	ticket  *Ticket       // the admitted connection's places
+	refused error         // why it was not admitted
+	msgs    *limit.Bucket // inbound message rate; nil for none
 }
 
 // inbound turns transport bytes into protocol calls.
@@ -418,5 +424,6 @@ func (s *Session) end() {
 		s.core.router.Unsubscribe(s, f)
 	}
 	s.proto.OnClose()
+	s.releaseAdmission()
 	s.core.remove(s)
 }

@@ -1,6 +1,7 @@
 package stomp
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -15,11 +16,10 @@ import (
 
 // Bounds of a session's state beyond the frame limits.
 const (
-	maxSubscriptions = 1024    // per session
-	maxTransactions  = 64      // open at once per session
-	maxTxFrames      = 1000    // frames buffered by the open transactions
-	maxTxBytes       = 4 << 20 // body bytes buffered by the open transactions
-	framesPerTurn    = 64      // frames one mailbox job handles before yielding
+	maxTransactions = 64      // open at once per session
+	maxTxFrames     = 1000    // frames buffered by the open transactions
+	maxTxBytes      = 4 << 20 // body bytes buffered by the open transactions
+	framesPerTurn   = 64      // frames one mailbox job handles before yielding
 )
 
 // conn is one STOMP session.
@@ -90,6 +90,9 @@ func (c *conn) OnMessage(op byte, data []byte) error {
 // here, not in the mailbox, because the frames that follow CONNECT in the
 // same read must be unescaped by its rules.
 func (c *conn) onFrame(f *Frame) error {
+	if !c.ws && !c.s.AllowMessage() {
+		return core.ErrMessageRate // the core counts WebSocket messages itself
+	}
 	if !c.gotConnect.Load() && (f.Command == cmdConnect || f.Command == cmdStomp) {
 		c.gotConnect.Store(true)
 		if v, ok := negotiate(f); ok {
@@ -185,6 +188,9 @@ func (c *conn) drain() {
 }
 
 func parseFailure(err error) *stompError {
+	if errors.Is(err, core.ErrMessageRate) {
+		return rateError
+	}
 	e := &stompError{msg: err.Error(), code: core.CloseProtocolError, reason: "protocol"}
 	if pe, ok := err.(*ParseError); ok && pe.TooLong {
 		e.code, e.reason = core.CloseMessageTooBig, "limit"
