@@ -56,6 +56,10 @@ type Config struct {
 	RPC     RPCConfig     `yaml:"rpc"`
 	API     APIConfig     `yaml:"api"`
 	Hooks   HooksConfig   `yaml:"hooks"`
+
+	// Transport security and limits (tls.go, limits.go).
+	TLS    TLSConfig    `yaml:"tls"`
+	Limits LimitsConfig `yaml:"limits"`
 }
 
 // LogConfig is the log: section.
@@ -399,6 +403,8 @@ func (c *Config) Validate() error {
 		bad("ping_interval", "%v must be shorter than idle_timeout %v", c.PingInterval, c.IdleTimeout)
 	}
 	c.validateBackends(bad, taken)
+	c.validateTLS(bad)
+	c.validateLimits(bad)
 
 	if len(errs) == 0 {
 		return nil
