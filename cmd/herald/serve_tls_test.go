@@ -5,11 +5,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -223,6 +227,59 @@ func TestServeTLSReload(t *testing.T) {
 		c.CloseNow()
 	}
 	old.Close(websocket.StatusNormalClosure, "")
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeSlowHandshakes: connections that open and then say nothing —
+// not even a TLS ClientHello — are closed by the server on every
+// listener: limits.read_header_timeout on HTTP, limits.connect_timeout on
+// STOMP and MQTT.
+func TestServeSlowHandshakes(t *testing.T) {
+	t.Parallel()
+	ca := testutil.NewCA(t, "server")
+	cfg := DefaultConfig()
+	cfg.Listen, cfg.STOMPListen, cfg.MQTTListen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.TLS.CertFile, cfg.TLS.KeyFile = tlsFiles(t, ca.Server(t, "herald"))
+	cfg.Limits.ReadHeaderTimeout, cfg.Limits.ConnectTimeout = time.Second, time.Second
+	var logs logBuffer
+	base, stop, done := startServe(t, cfg, &logs)
+	addrs := map[string]string{
+		"http": strings.TrimPrefix(base, "http://"), "stomp": listenAddr(t, &logs, "stomp"), "mqtt": listenAddr(t, &logs, "mqtt"),
+	}
+	var wg sync.WaitGroup
+	for name, addr := range addrs {
+		for _, handshake := range []bool{false, true} {
+			wg.Go(func() {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer c.Close()
+				if handshake { // TLS done, then silence
+					tc := tls.Client(c, &tls.Config{RootCAs: ca.Pool(), ServerName: "127.0.0.1"})
+					if err := tc.Handshake(); err != nil {
+						t.Errorf("%s: %v", name, err)
+						return
+					}
+					c = tc
+				}
+				c.SetReadDeadline(time.Now().Add(20 * time.Second)) // the test's bound, far above the limits
+				begin := time.Now()
+				_, err = io.Copy(io.Discard, c)
+				t.Logf("%s tls=%v closed after %v: %v", name, handshake, time.Since(begin), err)
+				var ne net.Error
+				if errors.As(err, &ne) && ne.Timeout() {
+					t.Errorf("%s (TLS handshake %v): a silent connection was not closed", name, handshake)
+				}
+			})
+		}
+	}
+	wg.Wait()
 	stop()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -371,7 +371,11 @@ func (s *Session) CloseAfter(final []byte) {
 // and could destroy our close or ERROR frame in flight). The close timer
 // ends it if the peer does not.
 func (s *Session) halfClose() {
-	s.tr.CloseWrite()
+	if s.tr.CloseWrite() != nil {
+		// Nothing to wait for: a TLS connection whose handshake never
+		// finished (slowloris), or a socket already gone.
+		s.tr.Close()
+	}
 }
 
 func (s *Session) armCloseTimer() {
