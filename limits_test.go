@@ -206,4 +206,3 @@ func TestLimitSubscriptions(t *testing.T) {
 		t.Errorf("subscriptions breaches counted: %v", n)
 	}
 }
-
