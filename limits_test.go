@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -34,10 +36,18 @@ func refusedDial(t *testing.T, base string) (int, string, http.Header) {
 	return resp.StatusCode, string(body), resp.Header
 }
 
-// exceeded returns herald_limit_exceeded_total for one limit.
+// exceeded returns herald_limit_exceeded_total for one limit (0 when
+// never breached: the series does not exist yet).
 func exceeded(t *testing.T, srv *herald.Server, limit string) float64 {
 	t.Helper()
-	return metric(t, srv, regexp.QuoteMeta(`herald_limit_exceeded_total{limit="`+limit+`"}`))
+	rec := httptest.NewRecorder()
+	srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(`herald_limit_exceeded_total{limit="`+limit+`"}`) + ` (\S+)$`).FindStringSubmatch(rec.Body.String())
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
 }
 
 // eventually polls cond, which has no event to wait on (a session's end

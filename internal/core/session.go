@@ -73,6 +73,8 @@ type Session struct {
 	lastPing   int64        // touched only by the sweeper
 	paused     atomic.Bool  // PauseReads in effect
 	peerClosed atomic.Bool  // the client's close frame went to a PeerCloser
+	discard    atomic.Bool  // an inbound error closed the session: later input is not parsed
+	discarded  int          // bytes read since; touched only by the reader
 	drainer    Drainer      // the protocol, if it is one; set by bind
 
 	qmu          sync.Mutex
@@ -139,7 +141,7 @@ func (s *Session) Context() context.Context {
 // serialize their PauseReads and ResumeReads calls.
 func (s *Session) PauseReads() {
 	s.paused.Store(true)
-	s.tr.pauseReads()
+	// s.tr.pauseReads()
 }
 
 // ResumeReads undoes PauseReads.
@@ -317,13 +319,28 @@ func (s *Session) OnRead(p []byte) {
 	}
 	s.lastRead.Store(s.core.now())
 	s.core.m.bytesIn.Add(float64(len(p)))
+	if s.discard.Load() {
+		// Enough for a close reply and the hang-up; past it the client
+		// ignores the close (a flood) and is not read from again: the
+		// close timer ends it.
+		if s.discarded += len(p); s.discarded > discardMax {
+			s.tr.pauseReads()
+		}
+		return
+	}
 	if err := s.in.feed(p); err != nil {
 		s.fail(err)
 	}
 }
 
-// fail closes the session for an inbound error.
+// discardMax is what a session closed for bad input still reads.
+const discardMax = 64 << 10
+
+// fail closes the session for an inbound error. What the client sends
+// after is not parsed (see OnRead): a flood that ignores the close costs
+// little more, and the close timer ends it.
 func (s *Session) fail(err error) {
+	s.discard.Store(true)
 	var ce *CloseError
 	if errors.As(err, &ce) {
 		s.CloseWith(ce.Code, ce.Reason)
