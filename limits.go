@@ -28,6 +28,12 @@ type Limits struct {
 	HandshakesPerSecond float64
 	HandshakeBurst      int
 
+	// HandshakesPerSecondPerIP and HandshakeBurstPerIP are the same for
+	// each client address: a reconnecting flood from one address is
+	// refused while others still connect.
+	HandshakesPerSecondPerIP float64
+	HandshakeBurstPerIP      int
+
 	// MessagesPerSecond bounds each connection's inbound messages
 	// (WebSocket messages, STOMP frames, MQTT packets), with
 	// MessageBurst at once (default one second's worth).
@@ -43,6 +49,7 @@ func (l Limits) core() core.Limits {
 	return core.Limits{
 		MaxConns: l.MaxConnections, MaxConnsPerIP: l.MaxConnectionsPerIP,
 		HandshakeRate: l.HandshakesPerSecond, HandshakeBurst: l.HandshakeBurst,
+		HandshakeRatePerIP: l.HandshakesPerSecondPerIP, HandshakeBurstPerIP: l.HandshakeBurstPerIP,
 		MessageRate: l.MessagesPerSecond, MessageBurst: l.MessageBurst,
 		MaxSubscriptions: l.MaxSubscriptions,
 	}

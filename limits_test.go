@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -98,6 +99,37 @@ func TestLimitHandshakeRate(t *testing.T) {
 	}
 	if n := exceeded(t, srv, "handshake_rate"); n != 1 {
 		t.Errorf("handshake_rate breaches counted: %v", n)
+	}
+}
+
+// TestLimitHandshakeRatePerIP: one address past its handshake rate gets
+// 429 on WebSocket and CONNACK 0x9F on MQTT 5, while another address
+// still connects.
+func TestLimitHandshakeRatePerIP(t *testing.T) {
+	t.Parallel()
+	pub := testutil.Need(t, "mosquitto_pub")
+	srv, base := start(t, herald.Options{Limits: herald.Limits{HandshakesPerSecondPerIP: 0.001, HandshakeBurstPerIP: 1}})
+	mqttLn := testutil.Listen(t)
+	go srv.ServeMQTT(mqttLn)
+	newRPC(t, base)
+	status, body, _ := refusedDial(t, base)
+	if status != http.StatusTooManyRequests || !strings.Contains(body, "too many new connections from 127.0.0.1") {
+		t.Fatalf("second handshake from 127.0.0.1: %d %q", status, body)
+	}
+	out, err := exec.Command(pub, "-h", "127.0.0.1", "-p", testutil.Port(mqttLn), "-V", "5", "-t", "t", "-m", "x").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "Connection rate exceeded") {
+		t.Errorf("mosquitto_pub from 127.0.0.1: %v: %s", err, out)
+	}
+	// 127.0.0.2 has its own bucket.
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}}
+	client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	c, _, err := websocket.Dial(ctxT(t), wsURL(base), &websocket.DialOptions{HTTPClient: client})
+	if err != nil {
+		t.Fatalf("from 127.0.0.2: %v", err)
+	}
+	c.CloseNow()
+	if n := exceeded(t, srv, "handshake_rate_per_ip"); n != 2 {
+		t.Errorf("handshake_rate_per_ip breaches counted: %v", n)
 	}
 }
 

@@ -14,6 +14,8 @@ type LimitsConfig struct {
 	MaxConnectionsPerIP int           `yaml:"max_connections_per_ip"`
 	HandshakesPerSecond int           `yaml:"handshakes_per_second"`
 	HandshakeBurst      int           `yaml:"handshake_burst"`
+	HandshakesPerIP     int           `yaml:"handshakes_per_second_per_ip"`
+	HandshakeBurstPerIP int           `yaml:"handshake_burst_per_ip"`
 	MessagesPerSecond   int           `yaml:"messages_per_second"`
 	MessageBurst        int           `yaml:"message_burst"`
 	MaxSubscriptions    int           `yaml:"max_subscriptions"`
@@ -31,6 +33,8 @@ func init() {
 		intSetting("limits.max_connections_per_ip", "no limit", "open connections per client address", func(c *Config) *int { return &c.Limits.MaxConnectionsPerIP }),
 		intSetting("limits.handshakes_per_second", "no limit", "new connections accepted per second, all clients together (HTTP 429 beyond)", func(c *Config) *int { return &c.Limits.HandshakesPerSecond }),
 		intSetting("limits.handshake_burst", "one second's worth", "new connections accepted at once", func(c *Config) *int { return &c.Limits.HandshakeBurst }),
+		intSetting("limits.handshakes_per_second_per_ip", "no limit", "new connections accepted per second from one client address (HTTP 429 beyond)", func(c *Config) *int { return &c.Limits.HandshakesPerIP }),
+		intSetting("limits.handshake_burst_per_ip", "one second's worth", "new connections accepted at once from one client address", func(c *Config) *int { return &c.Limits.HandshakeBurstPerIP }),
 		intSetting("limits.messages_per_second", "no limit", "inbound messages per second per connection (close 1008, STOMP ERROR, MQTT DISCONNECT 0x96 beyond)", func(c *Config) *int { return &c.Limits.MessagesPerSecond }),
 		intSetting("limits.message_burst", "one second's worth", "inbound messages per connection at once", func(c *Config) *int { return &c.Limits.MessageBurst }),
 		intSetting("limits.max_subscriptions", "1024", "subscriptions per connection; negative for no limit", func(c *Config) *int { return &c.Limits.MaxSubscriptions }),
@@ -45,6 +49,7 @@ func (c *Config) validateLimits(bad func(key, format string, a ...any)) {
 	for key, n := range map[string]int{
 		"limits.max_connections": l.MaxConnections, "limits.max_connections_per_ip": l.MaxConnectionsPerIP,
 		"limits.handshakes_per_second": l.HandshakesPerSecond, "limits.handshake_burst": l.HandshakeBurst,
+		"limits.handshakes_per_second_per_ip": l.HandshakesPerIP, "limits.handshake_burst_per_ip": l.HandshakeBurstPerIP,
 		"limits.messages_per_second": l.MessagesPerSecond, "limits.message_burst": l.MessageBurst,
 	} {
 		if n < 0 {
@@ -65,6 +70,7 @@ func (l *LimitsConfig) apply(opts *herald.Options) {
 	opts.Limits = herald.Limits{
 		MaxConnections: l.MaxConnections, MaxConnectionsPerIP: l.MaxConnectionsPerIP,
 		HandshakesPerSecond: float64(l.HandshakesPerSecond), HandshakeBurst: l.HandshakeBurst,
+		HandshakesPerSecondPerIP: float64(l.HandshakesPerIP), HandshakeBurstPerIP: l.HandshakeBurstPerIP,
 		MessagesPerSecond: float64(l.MessagesPerSecond), MessageBurst: l.MessageBurst,
 		MaxSubscriptions: l.MaxSubscriptions,
 	}

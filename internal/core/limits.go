@@ -18,8 +18,12 @@ type Limits struct {
 	MaxConnsPerIP  int     // open connections per client address (ClientKey)
 	HandshakeRate  float64 // new connections accepted per second, all clients together
 	HandshakeBurst int     // handshakes allowed at once; default one second's worth
-	MessageRate    float64 // inbound messages per second per connection
-	MessageBurst   int     // default one second's worth
+	// HandshakeRatePerIP and HandshakeBurstPerIP are the same per client
+	// address (ClientKey).
+	HandshakeRatePerIP  float64
+	HandshakeBurstPerIP int
+	MessageRate         float64 // inbound messages per second per connection
+	MessageBurst        int     // default one second's worth
 	// MaxSubscriptions bounds the subscriptions of one connection.
 	MaxSubscriptions int
 }
@@ -46,6 +50,7 @@ type limiter struct {
 	total    atomic.Int64
 	perIP    *limit.Counter
 	hs       *limit.Bucket
+	hsPerIP  *limit.KeyedBuckets
 	refusing atomic.Int64
 	exceeded *metrics.CounterVec
 }
@@ -55,11 +60,12 @@ func newLimiter(cfg *Limits, r *metrics.Registry) *limiter {
 		cfg.MaxSubscriptions = DefaultMaxSubscriptions
 	}
 	l := &limiter{
-		cfg:   *cfg,
-		perIP: limit.NewCounter(cfg.MaxConnsPerIP),
-		hs:    limit.NewBucket(cfg.HandshakeRate, cfg.HandshakeBurst, nil),
+		cfg:     *cfg,
+		perIP:   limit.NewCounter(cfg.MaxConnsPerIP),
+		hs:      limit.NewBucket(cfg.HandshakeRate, cfg.HandshakeBurst, nil),
+		hsPerIP: limit.NewKeyedBuckets(cfg.HandshakeRatePerIP, cfg.HandshakeBurstPerIP, 0, nil),
 		exceeded: r.CounterVec("herald_limit_exceeded_total",
-			"Breaches of a limit, by limit: connections, connections_per_ip, handshake_rate, message_rate, subscriptions.", "limit"),
+			"Breaches of a limit, by limit: connections, connections_per_ip, handshake_rate, handshake_rate_per_ip, message_rate, subscriptions.", "limit"),
 	}
 	r.GaugeFunc("herald_limit_client_addresses", "Client addresses holding connections (tracked only with a per-address limit).",
 		func() float64 { return float64(l.perIP.Keys()) })
@@ -95,8 +101,9 @@ func (t *Ticket) Release() {
 }
 
 // Admit decides whether a new connection from remoteAddr may be served:
-// the per-address and total connection limits, then the handshake rate
-// (a refused connection spends no handshake token). The error wraps
+// the per-address and total connection limits, then the handshake rates,
+// the address's and the server's (a connection refused for its count
+// spends no handshake token). The error wraps
 // ErrTooManyConnections or ErrHandshakeRate; the breach is counted.
 func (c *Core) Admit(remoteAddr string) (*Ticket, error) {
 	l := c.lim
@@ -110,6 +117,12 @@ func (c *Core) Admit(remoteAddr string) (*Ticket, error) {
 		l.perIP.Release(key)
 		l.exceeded.With("connections").Inc()
 		return nil, &limitError{ErrTooManyConnections, "server at its connection limit (" + strconv.Itoa(l.cfg.MaxConns) + ")"}
+	}
+	if !l.hsPerIP.Allow(key) {
+		l.total.Add(-1)
+		l.perIP.Release(key)
+		l.exceeded.With("handshake_rate_per_ip").Inc()
+		return nil, &limitError{ErrHandshakeRate, "too many new connections from " + key + ", retry later"}
 	}
 	if !l.hs.Allow() {
 		l.total.Add(-1)

@@ -92,3 +92,20 @@ func TestNoLimitsByDefault(t *testing.T) {
 		t.Fatal("negative MaxSubscriptions must mean no limit")
 	}
 }
+
+func TestAdmitHandshakeRatePerIP(t *testing.T) {
+	c := newLimitedCore(t, Limits{HandshakeRatePerIP: 0.001, HandshakeBurstPerIP: 1})
+	if _, err := c.Admit("127.0.0.2:1"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Admit("127.0.0.2:2")
+	if !errors.Is(err, ErrHandshakeRate) || err.Error() != "too many new connections from 127.0.0.2, retry later" {
+		t.Fatalf("second from one address: %v", err)
+	}
+	if _, err := c.Admit("127.0.0.3:1"); err != nil {
+		t.Fatalf("another address: %v", err)
+	}
+	if c.lim.total.Load() != 2 {
+		t.Fatalf("a refusal kept its place: total %d", c.lim.total.Load())
+	}
+}
