@@ -141,7 +141,7 @@ func (s *Session) Context() context.Context {
 // serialize their PauseReads and ResumeReads calls.
 func (s *Session) PauseReads() {
 	s.paused.Store(true)
-	// s.tr.pauseReads()
+	s.tr.pauseReads()
 }
 
 // ResumeReads undoes PauseReads.
