@@ -35,11 +35,12 @@ type hostileServer struct {
 
 func startHostileServer(tb testing.TB) *hostileServer {
 	tb.Helper()
-	h := &hostileServer{connectTimeout: 2 * time.Second, readHeaderTimeout: 2 * time.Second}
+	h := &hostileServer{connectTimeout: 5 * time.Second, readHeaderTimeout: 5 * time.Second}
 	h.srv = herald.New(herald.Options{
 		QueueMessages: 128, // a subscriber that never reads is cut off soon
 		Limits: herald.Limits{
-			MaxConnectionsPerIP: 400,
+			MaxConnectionsPerIP:      400,
+			HandshakesPerSecondPerIP: 200, HandshakeBurstPerIP: 400,
 			// The burst is above anything an honest client of these
 			// tests sends in all, so that no honest client can be
 			// limited, whatever the machine's speed; floods go far

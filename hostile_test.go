@@ -97,7 +97,7 @@ func TestHostileClients(t *testing.T) {
 	defer cancel()
 
 	// Honest clients connect first, as established users would be.
-	const rpcClients, calls, subscribers, messages = 8, 150, 4, 300
+	const rpcClients, calls, subscribers, messages = 6, 50, 4, 100
 	var rpcs, subs []*honestClient
 	for i := range rpcClients + subscribers {
 		c, err := dialHonest(ctx, h.httpAddr)
@@ -217,7 +217,7 @@ func TestHostileClients(t *testing.T) {
 // limitCounts summarizes herald_limit_exceeded_total.
 func limitCounts(t *testing.T, h *hostileServer) string {
 	var parts []string
-	for _, l := range []string{"connections_per_ip", "message_rate", "subscriptions"} {
+	for _, l := range []string{"connections_per_ip", "handshake_rate_per_ip", "message_rate", "subscriptions"} {
 		parts = append(parts, fmt.Sprintf("%s=%v", l, exceeded(t, h.srv, l)))
 	}
 	return strings.Join(parts, " ")
