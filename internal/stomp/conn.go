@@ -66,6 +66,9 @@ type conn struct {
 	txBytes int
 
 	hb    heartbeat
+	// pauseBytes is the parser's MaxBuffered, kept apart: the parser's
+	// Limits are written by Feed on the loop while drain runs elsewhere.
+	pauseBytes int
 	msgID atomic.Uint64 // ids of messages made for this session (RPC replies)
 }
 
@@ -105,7 +108,7 @@ func (c *conn) onFrame(f *Frame) error {
 	defer c.inMu.Unlock()
 	// Past the pause mark the socket is left unread, so the kernel slows
 	// the client down; the hard bound is for what one read still holds.
-	pauseBytes := c.p.Limits.MaxBuffered()
+	pauseBytes := c.pauseBytes
 	if c.inBytes+size > 2*pauseBytes || len(c.inbox) >= 8*pauseFrames {
 		return &ParseError{Msg: "too many frames waiting: the client sends faster than the server handles them", TooLong: true}
 	}
@@ -162,7 +165,7 @@ func (c *conn) drain() {
 	for _, f := range frames {
 		c.inBytes -= frameSize(f)
 	}
-	if c.paused.Load() && c.inBytes <= c.p.Limits.MaxBuffered()/2 && len(c.inbox) <= pauseFrames/2 {
+	if c.paused.Load() && c.inBytes <= c.pauseBytes/2 && len(c.inbox) <= pauseFrames/2 {
 		c.paused.Store(false)
 		c.s.ResumeReads()
 	}
