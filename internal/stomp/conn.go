@@ -65,11 +65,11 @@ type conn struct {
 	txCount int // frames in open transactions
 	txBytes int
 
-	hb    heartbeat
+	hb heartbeat
 	// pauseBytes is the parser's MaxBuffered, kept apart: the parser's
 	// Limits are written by Feed on the loop while drain runs elsewhere.
 	pauseBytes int
-	msgID atomic.Uint64 // ids of messages made for this session (RPC replies)
+	msgID      atomic.Uint64 // ids of messages made for this session (RPC replies)
 }
 
 func (c *conn) v() Version { return Version(c.version.Load()) }
