@@ -35,8 +35,9 @@ type Limits struct {
 	HandshakeBurstPerIP      int
 
 	// MessagesPerSecond bounds each connection's inbound messages
-	// (WebSocket messages, STOMP frames, MQTT packets), with
-	// MessageBurst at once (default one second's worth).
+	// (WebSocket messages of the native protocols; STOMP frames and
+	// MQTT packets on any transport), with MessageBurst at once
+	// (default one second's worth).
 	MessagesPerSecond float64
 	MessageBurst      int
 

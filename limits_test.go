@@ -248,3 +248,27 @@ func TestLimitSubscriptions(t *testing.T) {
 		t.Errorf("subscriptions breaches counted: %v", n)
 	}
 }
+
+// TestLimitsOverWebSocket: STOMP and MQTT over WebSocket get their own
+// protocol's answers too: STOMP ERROR then close 1008 past the message
+// rate; MQTT.js 5.0 SUBACK 0x97 past MaxSubscriptions and DISCONNECT 0x96
+// past the message rate.
+func TestLimitsOverWebSocket(t *testing.T) {
+	t.Parallel()
+	_, base := start(t, herald.Options{Limits: herald.Limits{MessagesPerSecond: 0.001, MessageBurst: 5, MaxSubscriptions: 2}})
+
+	c := stomptest.DialWS(t, base+"/ws", "v12.stomp")
+	c.Connect()
+	for range 6 {
+		c.Send("SEND", "x", "destination", "/topic/a")
+	}
+	rest := c.Closed()
+	if len(rest) == 0 || rest[len(rest)-1].Value("message") != "message rate exceeded" || c.CloseCode() != 1008 {
+		t.Errorf("STOMP over WebSocket: frames %v, close %d", rest, c.CloseCode())
+	}
+
+	out := testutil.Node(t, 30*time.Second, "mqtt_limits.mjs", map[string]string{"HERALD_WS": wsURL(base)})
+	if strings.TrimSpace(out) != `{"granted":[0,0,151],"disconnect":150}` {
+		t.Errorf("MQTT.js over WebSocket: %s", out)
+	}
+}

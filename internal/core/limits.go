@@ -185,8 +185,8 @@ func (s *Session) releaseAdmission() {
 }
 
 // AllowMessage spends one of the session's message tokens; false means
-// the client exceeds the message rate (counted). Protocols over raw TCP
-// call it per frame; WebSocket messages are counted by the core.
+// the client exceeds the message rate (counted). The core calls it per
+// WebSocket message, except for protocols that are FrameCounters.
 func (s *Session) AllowMessage() bool {
 	if s.msgs.Allow() {
 		return true
@@ -195,19 +195,24 @@ func (s *Session) AllowMessage() bool {
 	return false
 }
 
-// RateLimiter is implemented by protocols that answer an exceeded message
-// rate in their own terms (MQTT 5 DISCONNECT 0x96, STOMP ERROR); the
-// error it returns ends the session. Others are closed with 1008.
-type RateLimiter interface {
-	OnRateLimited() error
+// FrameCounter is implemented by protocols that call AllowMessage per
+// frame of their own (STOMP frames, MQTT packets) on every transport and
+// answer an exceeded rate in their own terms: a WebSocket message may
+// carry part of a frame (MQTT.js sends a packet in pieces) or several.
+type FrameCounter interface {
+	CountsFrames()
 }
 
-// rateLimited ends a WebSocket session over its message rate.
-func (s *Session) rateLimited() error {
-	if rl, ok := s.proto.(RateLimiter); ok {
-		return rl.OnRateLimited()
+// errMessageRate closes a WebSocket session over its message rate.
+var errMessageRate = &CloseError{Code: ClosePolicyViolation, Reason: "message rate exceeded"}
+
+// overRate spends a token for one WebSocket message unless the protocol
+// counts its own frames; it reports whether the rate is exceeded.
+func (s *Session) overRate() bool {
+	if _, ok := s.proto.(FrameCounter); ok {
+		return false
 	}
-	return &CloseError{Code: ClosePolicyViolation, Reason: "message rate exceeded"}
+	return !s.AllowMessage()
 }
 
 // MaxSubscriptions is the most subscriptions a connection may hold (0:

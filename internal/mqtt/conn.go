@@ -107,8 +107,8 @@ func (c *conn) OnMessage(op byte, data []byte) error {
 	batch := c.scratch[:0]
 	bytes := 0
 	err := c.rd.feed(data, func(first byte, body []byte) error {
-		if !c.s.WebSocket() && !c.s.AllowMessage() {
-			return core.ErrMessageRate // the core counts WebSocket messages itself
+		if !c.s.AllowMessage() {
+			return core.ErrMessageRate
 		}
 		pk, err := c.decode(first, body)
 		if err != nil {

@@ -22,16 +22,10 @@ func (c *conn) refusedByLimits() bool {
 	return true
 }
 
-// OnRateLimited implements core.RateLimiter for MQTT over WebSocket (I/O
-// loop): after the packets already received, a 5.0 client gets
-// DISCONNECT 0x96 message rate too high; a 3.1.1 client is closed.
-func (c *conn) OnRateLimited() error {
-	if !c.dead {
-		c.dead = true
-		c.enqueue(nil, 0, core.ErrMessageRate)
-	}
-	return nil
-}
+// CountsFrames implements core.FrameCounter: the message rate counts
+// MQTT packets (OnMessage), over TCP and WebSocket alike; past it a 5.0
+// client gets DISCONNECT 0x96 and a 3.1.1 client is closed.
+func (c *conn) CountsFrames() {}
 
 // full reports whether sub would take the session past the connection's
 // subscription limit (replacing an existing filter never does); the

@@ -93,8 +93,8 @@ func (c *conn) OnMessage(op byte, data []byte) error {
 // here, not in the mailbox, because the frames that follow CONNECT in the
 // same read must be unescaped by its rules.
 func (c *conn) onFrame(f *Frame) error {
-	if !c.ws && !c.s.AllowMessage() {
-		return core.ErrMessageRate // the core counts WebSocket messages itself
+	if !c.s.AllowMessage() {
+		return core.ErrMessageRate
 	}
 	if !c.gotConnect.Load() && (f.Command == cmdConnect || f.Command == cmdStomp) {
 		c.gotConnect.Store(true)
