@@ -39,3 +39,11 @@ const (
 	CodeUnauthorized  = -32001
 	CodeForbidden     = -32003
 )
+
+// Errors of Options.Limits, as hooks and handlers may meet them.
+var (
+	ErrTooManyConnections   = core.ErrTooManyConnections
+	ErrHandshakeRate        = core.ErrHandshakeRate
+	ErrMessageRate          = core.ErrMessageRate
+	ErrTooManySubscriptions = core.ErrTooManySubscriptions
+)

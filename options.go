@@ -122,6 +122,10 @@ type Options struct {
 	// mqttv3.1; ServeMQTT listeners).
 	MQTT MQTTOptions
 
+	// Limits bound connections, handshakes, message rates and
+	// subscriptions (limits.go).
+	Limits Limits
+
 	Logger *slog.Logger // default: discard
 
 	// DataDir, if set, keeps MQTT sessions and retained messages, STOMP

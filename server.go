@@ -87,6 +87,7 @@ func New(opts Options) *Server {
 		RequestTimeout: opts.RequestTimeout,
 		Compression:    !opts.DisableCompression,
 		AllowedOrigins: opts.AllowedOrigins,
+		Limits:         opts.Limits.core(),
 		Hooks: core.Hooks{
 			Connect:   s.connectHook(),
 			Authorize: s.authorizeHook(),

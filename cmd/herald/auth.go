@@ -1,14 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
 	"path"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/heraldhq/herald"
@@ -167,29 +163,17 @@ func applyAuth(c *Config, opts *herald.Options, logger *slog.Logger) (reload fun
 	return j.Reload, nil
 }
 
-// reloadKeysOnHUP re-reads the JWT keys on each SIGHUP until ctx ends. A
-// failed reload is logged and the keys in use are kept.
-func reloadKeysOnHUP(ctx context.Context, logger *slog.Logger, reload func() error) {
+// reloadJWTKeys is the authentication part of a SIGHUP: the key files
+// are read again; a failure keeps the keys in use.
+func reloadJWTKeys(reload func() error, logger *slog.Logger) {
 	if reload == nil {
 		return
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		defer signal.Stop(hup)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				if err := reload(); err != nil {
-					logger.Error("JWT keys not reloaded; the keys in use are kept", "err", err)
-					continue
-				}
-				logger.Info("JWT keys reloaded")
-			}
-		}
-	}()
+	if err := reload(); err != nil {
+		logger.Error("SIGHUP: JWT keys not reloaded; the keys in use are kept", "err", err)
+		return
+	}
+	logger.Info("SIGHUP: JWT keys reloaded")
 }
 
 // describeAuth is the startup log's word on authentication.

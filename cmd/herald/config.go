@@ -63,6 +63,9 @@ type Config struct {
 	DataDir       string           `yaml:"data_dir"`
 	Durability    DurabilityConfig `yaml:"durability"`
 	DurableTopics []string         `yaml:"durable_topics"`
+	// Transport security and limits (tls.go, limits.go).
+	TLS    TLSConfig    `yaml:"tls"`
+	Limits LimitsConfig `yaml:"limits"`
 }
 
 // LogConfig is the log: section.
@@ -408,6 +411,8 @@ func (c *Config) Validate() error {
 	c.validateBackends(bad, taken)
 	c.validateAuth(bad)
 	c.validateDurable(bad)
+	c.validateTLS(bad)
+	c.validateLimits(bad)
 
 	if len(errs) == 0 {
 		return nil

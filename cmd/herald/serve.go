@@ -16,11 +16,6 @@ import (
 	"github.com/heraldhq/herald/internal/demo"
 )
 
-// readHeaderTimeout bounds how long a client may take to send a request's
-// headers (slowloris). The server sets no ReadTimeout or WriteTimeout:
-// they would bound whole requests, and WebSocket connections live long.
-const readHeaderTimeout = 10 * time.Second
-
 // serve runs Herald as cfg describes until ctx ends, then shuts down
 // gracefully: /healthz turns 503, the listener closes, and every client
 // is closed after its queued messages are written, all within
@@ -35,12 +30,23 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, ready func(net.
 	if err != nil {
 		return fmt.Errorf("auth: %w", err)
 	}
-	reloadKeysOnHUP(ctx, logger, reloadKeys)
 	applyDurable(&cfg, &opts)
+	cfg.Limits.apply(&opts)
 	srv, err := herald.Open(opts)
 	if err != nil {
 		return err
 	}
+	stls, err := newServerTLS(&cfg.TLS)
+	if err != nil {
+		shutdownServer(srv, cfg.ShutdownTimeout)
+		return err
+	}
+	hupCtx, stopHup := context.WithCancel(ctx)
+	defer stopHup()
+	onHangup(hupCtx, func() {
+		reloadTLS(stls, logger)
+		reloadJWTKeys(reloadKeys, logger)
+	})
 	demo.Register(srv, &demo.LED{})
 
 	var draining atomic.Bool
@@ -58,18 +64,18 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, ready func(net.
 	}
 	hs := &http.Server{
 		Handler:           mux,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       2 * time.Minute, // keep-alive between plain HTTP requests
+		ReadHeaderTimeout: cfg.Limits.readHeaderTimeout(), // slowloris; no ReadTimeout: WebSocket connections live long
+		IdleTimeout:       2 * time.Minute,                // keep-alive between plain HTTP requests
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
-	ln, err := net.Listen("tcp", cfg.Listen)
+	ln, err := listen(cfg.Listen, stls.forHTTP())
 	if err != nil {
 		shutdownServer(srv, cfg.ShutdownTimeout)
 		return fmt.Errorf("listen: %w", err)
 	}
 	if cfg.STOMPListen != "" {
-		sln, err := net.Listen("tcp", cfg.STOMPListen)
+		sln, err := listen(cfg.STOMPListen, stls.forTCP())
 		if err != nil {
 			ln.Close()
 			shutdownServer(srv, cfg.ShutdownTimeout)
@@ -85,7 +91,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, ready func(net.
 		logger.Info("stomp listening", "addr", sln.Addr().String())
 	}
 	if cfg.MQTTListen != "" {
-		mln, err := net.Listen("tcp", cfg.MQTTListen)
+		mln, err := listen(cfg.MQTTListen, stls.forTCP())
 		if err != nil {
 			ln.Close()
 			shutdownServer(srv, cfg.ShutdownTimeout)
@@ -102,7 +108,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, ready func(net.
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
-	logStartup(logger, cfg, ln.Addr())
+	logStartup(logger, cfg, ln.Addr(), stls != nil)
 	if slices.Contains(cfg.AllowedOrigins, "*") {
 		logger.Warn(`allowed_origins has "*": any web page can connect on its visitors' behalf`)
 	}
@@ -153,12 +159,16 @@ func shutdownServer(srv *herald.Server, timeout time.Duration) {
 }
 
 // logStartup writes the one line that says where Herald is.
-func logStartup(logger *slog.Logger, cfg Config, addr net.Addr) {
-	base := "http://" + browsable(addr)
+func logStartup(logger *slog.Logger, cfg Config, addr net.Addr, secure bool) {
+	http, ws := "http://", "ws://"
+	if secure {
+		http, ws = "https://", "wss://"
+	}
+	base := http + browsable(addr)
 	attrs := []any{
 		"addr", addr.String(),
 		"version", resolvedVersion(),
-		"websocket", "ws://" + browsable(addr) + cfg.WSPath,
+		"websocket", ws + browsable(addr) + cfg.WSPath,
 		"events", base + cfg.EventsPath,
 		"client", base + "/herald.js",
 		"health", base + "/healthz",

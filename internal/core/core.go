@@ -97,6 +97,7 @@ type Config struct {
 	RequestTimeout time.Duration // per request handler call; default 30s
 	Compression    bool          // accept permessage-deflate offers
 	AllowedOrigins []string      // cross-origin patterns; empty = same origin only
+	Limits         Limits        // connection, rate and subscription limits (limits.go)
 }
 
 // Core is shared by all sessions of one server.
@@ -105,6 +106,7 @@ type Core struct {
 	router   *router.Router
 	log      *slog.Logger
 	m        *coreMetrics
+	lim      *limiter
 	workers  *sched.Pool
 	flushers *sched.Pool
 	ctx      context.Context
@@ -182,6 +184,7 @@ func New(cfg Config) *Core {
 	}
 	c.ctx, c.stop = context.WithCancel(context.Background())
 	c.m = newCoreMetrics(cfg.Metrics, c)
+	c.lim = newLimiter(&c.cfg.Limits, cfg.Metrics)
 	c.clock.Store(time.Now().Unix())
 	c.sweepWG.Add(1)
 	go c.sweep()

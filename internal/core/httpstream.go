@@ -43,24 +43,33 @@ func (c *Core) ServeStream(w http.ResponseWriter, r *http.Request, st Stream, st
 		scope.SessionID = newID()
 	}
 	scope.SetHeader(r.Header)
+	ticket, err := c.Admit(r.RemoteAddr)
+	if err != nil {
+		c.m.rejected.Inc()
+		RefuseHTTP(w, err)
+		return
+	}
 	if hj, ok := w.(http.Hijacker); ok && r.ProtoMajor == 1 {
 		conn, brw, err := hj.Hijack()
 		if err != nil {
+			ticket.Release()
 			c.log.Warn("hijack failed", "err", err)
 			return
 		}
 		if _, err := conn.Write(responseHead(r, st.Header)); err != nil {
+			ticket.Release()
 			conn.Close()
 			return
 		}
 		s := c.newSession(scope, st.Adapter, false, false)
+		s.ticket = ticket
 		c.attach(s, conn, brw.Reader)
 		if s.tr != nil && s.Open() {
 			start(s)
 		}
 		return
 	}
-	c.serveResponse(w, r, scope, st, start)
+	c.serveResponse(w, r, scope, st, start, ticket)
 }
 
 // NewSessionID returns a fresh session id, for callers that need it
@@ -96,17 +105,19 @@ func responseHead(r *http.Request, h http.Header) []byte {
 
 // serveResponse serves the session on the handler's goroutine, writing
 // through w (HTTP/2 streams cannot be taken over).
-func (c *Core) serveResponse(w http.ResponseWriter, r *http.Request, scope Scope, st Stream, start func(*Session)) {
+func (c *Core) serveResponse(w http.ResponseWriter, r *http.Request, scope Scope, st Stream, start func(*Session), ticket *Ticket) {
 	for k, vs := range st.Header {
 		w.Header()[k] = vs
 	}
 	rc := http.NewResponseController(w)
 	w.WriteHeader(http.StatusOK)
 	if err := rc.Flush(); err != nil {
+		ticket.Release()
 		return
 	}
 	rw := &respConn{w: w, rc: rc, timeout: c.cfg.WriteTimeout, remote: stringAddr(r.RemoteAddr), done: make(chan struct{})}
 	s := c.newSession(scope, st.Adapter, false, false)
+	s.ticket = ticket
 	s.wake = make(chan struct{}, 1)
 	s.bind(rw, nil)
 	if !c.add(s) {

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/heraldhq/herald/internal/limit"
 	"github.com/heraldhq/herald/internal/outq"
 	"github.com/heraldhq/herald/internal/poll"
 	"github.com/heraldhq/herald/internal/sched"
@@ -72,6 +73,8 @@ type Session struct {
 	lastPing   int64        // touched only by the sweeper
 	paused     atomic.Bool  // PauseReads in effect
 	peerClosed atomic.Bool  // the client's close frame went to a PeerCloser
+	discard    atomic.Bool  // an inbound error closed the session: later input is not parsed
+	discarded  int          // bytes read since; touched only by the reader
 	drainer    Drainer      // the protocol, if it is one; set by bind
 
 	qmu          sync.Mutex
@@ -90,6 +93,11 @@ type Session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	timer  *time.Timer // close-handshake deadline
+
+	// Limits (limits.go).
+	ticket  *Ticket       // the admitted connection's places
+	refused error         // why it was not admitted
+	msgs    *limit.Bucket // inbound message rate; nil for none
 }
 
 // inbound turns transport bytes into protocol calls.
@@ -311,13 +319,28 @@ func (s *Session) OnRead(p []byte) {
 	}
 	s.lastRead.Store(s.core.now())
 	s.core.m.bytesIn.Add(float64(len(p)))
+	if s.discard.Load() {
+		// Enough for a close reply and the hang-up; past it the client
+		// ignores the close (a flood) and is not read from again: the
+		// close timer ends it.
+		if s.discarded += len(p); s.discarded > discardMax {
+			s.tr.pauseReads()
+		}
+		return
+	}
 	if err := s.in.feed(p); err != nil {
 		s.fail(err)
 	}
 }
 
-// fail closes the session for an inbound error.
+// discardMax is what a session closed for bad input still reads.
+const discardMax = 64 << 10
+
+// fail closes the session for an inbound error. What the client sends
+// after is not parsed (see OnRead): a flood that ignores the close costs
+// little more, and the close timer ends it.
 func (s *Session) fail(err error) {
+	s.discard.Store(true)
 	var ce *CloseError
 	if errors.As(err, &ce) {
 		s.CloseWith(ce.Code, ce.Reason)
@@ -365,7 +388,11 @@ func (s *Session) CloseAfter(final []byte) {
 // and could destroy our close or ERROR frame in flight). The close timer
 // ends it if the peer does not.
 func (s *Session) halfClose() {
-	s.tr.CloseWrite()
+	if s.tr.CloseWrite() != nil {
+		// Nothing to wait for: a TLS connection whose handshake never
+		// finished (slowloris), or a socket already gone.
+		s.tr.Close()
+	}
 }
 
 func (s *Session) armCloseTimer() {
@@ -418,5 +445,6 @@ func (s *Session) end() {
 		s.core.router.Unsubscribe(s, f)
 	}
 	s.proto.OnClose()
+	s.releaseAdmission()
 	s.core.remove(s)
 }

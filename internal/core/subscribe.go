@@ -30,9 +30,14 @@ func (s *Session) Subscribe(ctx context.Context, filter string, since map[string
 	}
 	s.mu.Lock()
 	dup := slices.Contains(s.subs, filter)
+	full := !dup && s.core.MaxSubscriptions() > 0 && len(s.subs) >= s.core.MaxSubscriptions()
 	s.mu.Unlock()
 	if dup && since == nil {
 		return nil
+	}
+	if full {
+		s.core.SubscriptionLimited()
+		return ErrTooManySubscriptions
 	}
 	if replay == nil {
 		replay = func([]router.Gap, []*message.Message) {}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/heraldhq/herald/internal/limit"
 	"github.com/heraldhq/herald/internal/outq"
 	"github.com/heraldhq/herald/internal/poll"
 	"github.com/heraldhq/herald/internal/wsframe"
@@ -37,12 +38,19 @@ func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 	if protocol == "" {
 		protocol = "text"
 	}
+	// Admission before authentication: a flood must not reach the hook.
+	ticket, err := c.Admit(r.RemoteAddr)
+	if err != nil {
+		c.m.rejected.Inc()
+		RefuseHTTP(w, err)
+		return
+	}
 	var id Identity
-	var err error
 	if _, inBand := a.(InBand); !inBand {
 		id, err = c.connect(r.Context(), &ConnectInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Protocol: protocol, Transport: "websocket", Path: r.URL.Path})
 	}
 	if err != nil {
+		ticket.Release()
 		c.m.rejected.Inc()
 		status := http.StatusForbidden
 		if errors.Is(err, ErrUnauthorized) {
@@ -51,7 +59,7 @@ func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), status)
 		return
 	}
-	c.Upgrade(w, r, Accept{Subprotocol: proto, Protocol: protocol, Adapter: a, Identity: id, Compression: c.cfg.Compression})
+	c.Upgrade(w, r, Accept{Subprotocol: proto, Protocol: protocol, Adapter: a, Identity: id, Compression: c.cfg.Compression, Ticket: ticket})
 }
 
 // CheckHandshake validates r as a WebSocket opening handshake; when it is
@@ -80,15 +88,29 @@ type Accept struct {
 	Protocol    string // the session's Scope.Protocol
 	Adapter     Adapter
 	Identity    Identity
-	Compression bool // accept a permessage-deflate offer
-	MaxMessage  int  // inbound message limit; 0 means the core's
+	Compression bool    // accept a permessage-deflate offer
+	MaxMessage  int     // inbound message limit; 0 means the core's
+	Ticket      *Ticket // the caller's Admit; nil: Upgrade admits the connection itself
 }
 
 // Upgrade completes the handshake of r, which the caller has vetted
 // (CheckHandshake, origin, authentication, admission), and serves the
 // connection as a session of a.Adapter. It fails, having answered with an
 // HTTP error when it still could, if the connection cannot be taken over.
-func (c *Core) Upgrade(w http.ResponseWriter, r *http.Request, a Accept) error {
+func (c *Core) Upgrade(w http.ResponseWriter, r *http.Request, a Accept) (err error) {
+	ticket := a.Ticket
+	if ticket == nil {
+		if ticket, err = c.Admit(r.RemoteAddr); err != nil {
+			c.m.rejected.Inc()
+			RefuseHTTP(w, err)
+			return err
+		}
+	}
+	defer func() {
+		if err != nil {
+			ticket.Release()
+		}
+	}()
 	scope := Scope{
 		SessionID:  newID(),
 		RemoteAddr: r.RemoteAddr,
@@ -128,6 +150,7 @@ func (c *Core) Upgrade(w http.ResponseWriter, r *http.Request, a Accept) error {
 		return err
 	}
 	s := c.newSession(scope, a.Adapter, true, deflate)
+	s.ticket = ticket
 	if a.MaxMessage > 0 {
 		s.in.(*wsInbound).r.MaxMessage = a.MaxMessage
 	}
@@ -144,6 +167,10 @@ func (c *Core) ServeConn(conn net.Conn, a Adapter, protocol string) {
 		Protocol:   protocol,
 		Transport:  "tcp",
 	}, a, false, false)
+	if !c.admitRaw(s) {
+		conn.Close()
+		return
+	}
 	c.attach(s, conn, nil)
 }
 
@@ -151,6 +178,7 @@ func (c *Core) newSession(scope Scope, a Adapter, ws, deflate bool) *Session {
 	s := &Session{core: c, Scope: scope, ws: ws, deflate: deflate, q: outq.New(c.cfg.Queue), adapter: a}
 	s.Scope.live = newLive(scope.Identity)
 	s.box = c.workers.NewSerial(c.cfg.MaxInFlight)
+	s.msgs = limit.NewBucket(c.cfg.Limits.MessageRate, c.cfg.Limits.MessageBurst, nil)
 	s.lastRead.Store(c.now())
 	s.lastPing = c.now()
 	if ws {

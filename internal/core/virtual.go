@@ -31,16 +31,23 @@ type Sink interface {
 }
 
 // OpenVirtual starts a session of adapter a whose messages go to sink and
-// come from Receive. It fails with ErrClosed once shutdown has begun.
+// come from Receive. It fails with ErrClosed once shutdown has begun, and
+// with an error of Admit when a connection limit refuses it.
 func (c *Core) OpenVirtual(scope Scope, a Adapter, sink Sink) (*Session, error) {
 	if scope.SessionID == "" {
 		scope.SessionID = newID()
 	}
+	ticket, err := c.Admit(scope.RemoteAddr)
+	if err != nil {
+		return nil, err
+	}
 	s := c.newSession(scope, a, true, false)
+	s.ticket = ticket
 	v := &virtualConn{s: s, sink: sink, remote: stringAddr(scope.RemoteAddr)}
 	s.bind(v, nil)
 	if !c.add(s) {
 		v.Close()
+		ticket.Release()
 		return nil, ErrClosed
 	}
 	return s, nil

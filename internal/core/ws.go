@@ -66,6 +66,9 @@ func (w *wsInbound) onFrame(op byte, payload []byte) error {
 		return nil // closing: the peer's late data is discarded
 	}
 	s.core.m.msgsIn.Inc()
+	if s.overRate() {
+		return errMessageRate
+	}
 	return s.proto.OnMessage(op, payload)
 }
 

@@ -210,7 +210,7 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, access httpx.Acce
 	scope.SetHeader(httpx.ConnectHeader(r, access))
 	cs, err := c.OpenVirtual(scope, wrapped{m.cfg.Adapter, ss}, ss)
 	if err != nil {
-		httpx.Error(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
+		m.refuseOpen(w, ss, err)
 		return
 	}
 	ss.mu.Lock()

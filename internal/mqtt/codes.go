@@ -27,9 +27,11 @@ const (
 	codeReceiveMaxExceeded     = 0x93
 	codeTopicAliasInvalid      = 0x94
 	codePacketTooLarge         = 0x95
+	codeMessageRateTooHigh     = 0x96
 	codeQuotaExceeded          = 0x97
 	codePayloadFormatInvalid   = 0x99
 	codeSharedNotSupported     = 0x9E
+	codeConnectionRateExceeded = 0x9F
 
 	// 3.1.1 CONNACK return codes.
 	code3Accepted           = 0x00

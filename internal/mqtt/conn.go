@@ -112,6 +112,9 @@ func (c *conn) OnMessage(op byte, data []byte) error {
 	batch := c.scratch[:0]
 	bytes := 0
 	err := c.rd.feed(data, func(first byte, body []byte) error {
+		if !c.s.AllowMessage() {
+			return core.ErrMessageRate
+		}
 		pk, err := c.decode(first, body)
 		if err != nil {
 			return err
@@ -400,6 +403,8 @@ func (c *conn) disconnect(code byte, reason string) {
 		wsCode = core.CloseGoingAway
 	case codePacketTooLarge:
 		wsCode = core.CloseMessageTooBig
+	case codeMessageRateTooHigh:
+		wsCode = core.ClosePolicyViolation
 	}
 	var final []byte
 	if c.connected.Load() && c.ver == 5 {
@@ -420,6 +425,8 @@ func (c *conn) fail(err error) {
 		code = codePacketTooLarge
 	case errors.Is(err, errOverloaded):
 		code = codeQuotaExceeded
+	case errors.Is(err, core.ErrMessageRate):
+		code = codeMessageRateTooHigh
 	case errors.Is(err, errFirstNotConnect):
 		c.closeWith(nil, core.CloseProtocolError, "the first packet must be CONNECT")
 		return

@@ -45,6 +45,9 @@ func (c *conn) onConnect(pk *packets.Packet) {
 		c.closeWith(nil, core.CloseProtocolError, "not an MQTT CONNECT")
 		return
 	}
+	if c.refusedByLimits() {
+		return
+	}
 	v5 := ver == 5
 	p := &pk.Properties
 	if v5 {

@@ -106,6 +106,10 @@ func (ss *session) subscribe(c *conn, pid uint16, subs []*subscription, codes []
 		if sub == nil {
 			continue
 		}
+		if ss.full(sub) {
+			codes[i] = failure(c.ver == 5, codeQuotaExceeded)
+			continue
+		}
 		if sub.share != "" {
 			if !a.join(ss, sub) {
 				codes[i] = failure(c.ver == 5, codeUnspecified)

@@ -14,4 +14,5 @@ const (
 	CodeForbidden      = -32003 // authorization hook refused
 	CodeOverloaded     = -32005 // too many requests in flight on this connection
 	CodeTimeout        = -32008 // the handler did not answer in time
+	CodeLimit          = -32029 // a limit of the connection (subscriptions) is reached
 )

@@ -139,6 +139,8 @@ func (c *rpcConn) toRPCError(method string, err error) *core.RPCError {
 		return &core.RPCError{Code: CodeUnauthorized, Message: err.Error()}
 	case errors.Is(err, core.ErrForbidden):
 		return &core.RPCError{Code: CodeForbidden, Message: err.Error()}
+	case errors.Is(err, core.ErrTooManySubscriptions):
+		return &core.RPCError{Code: CodeLimit, Message: err.Error()}
 	case errors.Is(err, errInvalidParams):
 		return &core.RPCError{Code: CodeInvalidParams, Message: err.Error()}
 	case errors.Is(err, context.DeadlineExceeded):

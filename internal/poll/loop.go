@@ -15,6 +15,13 @@ import (
 // readBufSize is the one read buffer each loop shares among its connections.
 const readBufSize = 64 << 10
 
+// readsPerTurn bounds the reads one readiness event gets before the loop
+// moves on to the other ready connections: a client that writes without
+// pause would otherwise keep the socket non-empty and the loop to itself.
+// Past it the connection is re-armed, which reports it again in the next
+// wait, behind the others.
+const readsPerTurn = 2
+
 type loop struct {
 	epfd     int
 	wakefd   int // eventfd that wakes the loop: to stop it, or a nudge
@@ -188,8 +195,16 @@ func (l *loop) handle(c *Conn, ev uint32) {
 		// Edge-triggered: read until the socket is empty, or until the
 		// reads are paused (ResumeReads re-arms the connection). A Close
 		// overrides a pause so that the hang-up is seen.
-		for {
+		for reads := 0; ; reads++ {
 			if c.paused.Load() && !c.closeReq.Load() {
+				break
+			}
+			if reads == readsPerTurn {
+				c.wmu.Lock()
+				if !c.closed {
+					l.rearm(c)
+				}
+				c.wmu.Unlock()
 				break
 			}
 			n, err := unix.Read(c.fd, l.buf)

@@ -100,6 +100,7 @@ func (a *Adapter) Open(s *core.Session) core.Protocol {
 	lim = lim.withDefaults()
 	c := &conn{a: a, s: s, ws: s.WebSocket(), born: time.Now()}
 	c.p.Limits = lim
+	c.pauseBytes = lim.MaxBuffered()
 	c.p.Version = V10
 	return c
 }

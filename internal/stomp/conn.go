@@ -1,6 +1,7 @@
 package stomp
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,11 +17,10 @@ import (
 
 // Bounds of a session's state beyond the frame limits.
 const (
-	maxSubscriptions = 1024    // per session
-	maxTransactions  = 64      // open at once per session
-	maxTxFrames      = 1000    // frames buffered by the open transactions
-	maxTxBytes       = 4 << 20 // body bytes buffered by the open transactions
-	framesPerTurn    = 64      // frames one mailbox job handles before yielding
+	maxTransactions = 64      // open at once per session
+	maxTxFrames     = 1000    // frames buffered by the open transactions
+	maxTxBytes      = 4 << 20 // body bytes buffered by the open transactions
+	framesPerTurn   = 64      // frames one mailbox job handles before yielding
 )
 
 // conn is one STOMP session.
@@ -68,8 +68,11 @@ type conn struct {
 	txCount int // frames in open transactions
 	txBytes int
 
-	hb    heartbeat
-	msgID atomic.Uint64 // ids of messages made for this session (RPC replies)
+	hb heartbeat
+	// pauseBytes is the parser's MaxBuffered, kept apart: the parser's
+	// Limits are written by Feed on the loop while drain runs elsewhere.
+	pauseBytes int
+	msgID      atomic.Uint64 // ids of messages made for this session (RPC replies)
 }
 
 func (c *conn) v() Version { return Version(c.version.Load()) }
@@ -93,6 +96,9 @@ func (c *conn) OnMessage(op byte, data []byte) error {
 // here, not in the mailbox, because the frames that follow CONNECT in the
 // same read must be unescaped by its rules.
 func (c *conn) onFrame(f *Frame) error {
+	if !c.s.AllowMessage() {
+		return core.ErrMessageRate
+	}
 	if !c.gotConnect.Load() && (f.Command == cmdConnect || f.Command == cmdStomp) {
 		c.gotConnect.Store(true)
 		if v, ok := negotiate(f); ok {
@@ -105,7 +111,7 @@ func (c *conn) onFrame(f *Frame) error {
 	defer c.inMu.Unlock()
 	// Past the pause mark the socket is left unread, so the kernel slows
 	// the client down; the hard bound is for what one read still holds.
-	pauseBytes := c.p.Limits.MaxBuffered()
+	pauseBytes := c.pauseBytes
 	if c.inBytes+size > 2*pauseBytes || len(c.inbox) >= 8*pauseFrames {
 		return &ParseError{Msg: "too many frames waiting: the client sends faster than the server handles them", TooLong: true}
 	}
@@ -162,7 +168,7 @@ func (c *conn) drain() {
 	for _, f := range frames {
 		c.inBytes -= frameSize(f)
 	}
-	if c.paused.Load() && c.inBytes <= c.p.Limits.MaxBuffered()/2 && len(c.inbox) <= pauseFrames/2 {
+	if c.paused.Load() && c.inBytes <= c.pauseBytes/2 && len(c.inbox) <= pauseFrames/2 {
 		c.paused.Store(false)
 		c.s.ResumeReads()
 	}
@@ -188,6 +194,9 @@ func (c *conn) drain() {
 }
 
 func parseFailure(err error) *stompError {
+	if errors.Is(err, core.ErrMessageRate) {
+		return rateError
+	}
 	e := &stompError{msg: err.Error(), code: core.CloseProtocolError, reason: "protocol"}
 	if pe, ok := err.(*ParseError); ok && pe.TooLong {
 		e.code, e.reason = core.CloseMessageTooBig, "limit"

@@ -55,6 +55,9 @@ func (c *conn) onConnect(f *Frame) *stompError {
 		}
 	}
 	s := c.s
+	if err := s.Refused(); err != nil {
+		return &stompError{msg: "server busy", detail: err.Error(), code: core.CloseTryAgainLater, reason: "limit"}
+	}
 	info := &core.ConnectInfo{
 		RemoteAddr: s.Scope.RemoteAddr,
 		Protocol:   s.Scope.Protocol,

@@ -104,8 +104,9 @@ func (c *conn) onSubscribe(f *Frame) *stompError {
 	if _, dup := c.subs[id]; dup {
 		return protoErr("subscription id %q is already in use", clip(id))
 	}
-	if len(c.subs) >= maxSubscriptions {
-		return &stompError{msg: "too many subscriptions: the limit is " + strconv.Itoa(maxSubscriptions), code: core.ClosePolicyViolation, reason: "limit"}
+	if lim := c.s.Core().MaxSubscriptions(); lim > 0 && len(c.subs) >= lim {
+		c.s.Core().SubscriptionLimited()
+		return &stompError{msg: "too many subscriptions: the limit is " + strconv.Itoa(lim), code: core.ClosePolicyViolation, reason: "limit"}
 	}
 	c.nextSub++
 	sub := &subscription{c: c, id: id, index: c.nextSub, dest: d, kind: dst.kind, name: dst.name, mode: mode, credit: credit}
