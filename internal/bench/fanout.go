@@ -28,7 +28,7 @@ func runFanout(ctx context.Context, cfg *Config, say, stderr io.Writer) *Report 
 	rep.Unit = "deliveries"
 	rep.Offered = cfg.Rate * float64(cfg.Conns)
 	stats := NewStats()
-	stop := startProgress(stderr, cfg.Quiet, "fanout", stats)
+	stop := startProgress(stderr, cfg, "fanout", stats, rep)
 	defer stop()
 
 	topic, _ := json.Marshal(cfg.Topic)
@@ -36,7 +36,7 @@ func runFanout(ctx context.Context, cfg *Config, say, stderr io.Writer) *Report 
 	subscribed := NewCounter()
 	subs := make([]*fanoutSub, cfg.Conns)
 	d := &Dialer{
-		Target: cfg.Target, Protocol: "herald.v1", Sources: cfg.Sources,
+		Target: cfg.Target, Protocol: or(cfg.Subprotocol, "herald.v1"), Sources: cfg.Sources,
 		Concurrency: cfg.DialConcurrency, ReadBuffer: cfg.ReadBuffer, Timeout: cfg.Timeout, Stats: stats,
 		Setup: func(c *Conn) {
 			s := &fanoutSub{stats: stats, subscribed: subscribed, hist: NewHistogram()}
@@ -78,22 +78,7 @@ func runFanout(ctx context.Context, cfg *Config, say, stderr io.Writer) *Report 
 
 	cpu := startCPU(cfg.PID)
 	start := time.Now()
-	interval := float64(time.Second) / cfg.Rate
-	base := start.UnixNano()
-	for k := int64(0); ; k++ {
-		off := time.Duration(float64(k) * interval)
-		if off >= cfg.Duration {
-			break
-		}
-		if wait := time.Until(start.Add(off)); wait > 0 {
-			time.Sleep(wait)
-		}
-		if err := pubRes.Conns[0].WriteWith(wsframe.OpText, base+int64(off), pub.build); err != nil {
-			rep.fail(fmt.Errorf("publish: %w", err))
-			break
-		}
-		stats.Sent.Add(1)
-	}
+	rep.fail(publishOpenLoop(cfg, stats, func(due int64) error { return pubRes.Conns[0].WriteWith(wsframe.OpText, due, pub.build) }))
 	// A refused publication (an error response) is delivered to nobody,
 	// so what is owed is known once every publication is answered.
 	sent := stats.Sent.Load()

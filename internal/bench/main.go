@@ -17,6 +17,7 @@ import (
 func Main(args []string, stdout, stderr io.Writer) int {
 	// The progress line, worker processes and the scenario all write to
 	// stderr; the caller's writer need not be safe for that.
+	tty := isTerminal(stderr)
 	stderr = &syncWriter{w: stderr}
 	cfg, err := ParseArgs(args, stderr)
 	if err != nil {
@@ -26,6 +27,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.prefix = commandPrefix(os.Args, args)
+	cfg.stderrTTY = tty
 	ctx := context.Background()
 	switch cfg.Scenario {
 	case "serve":
@@ -54,9 +56,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "chat":
 		rep = runChat(ctx, cfg, say, stderr)
 	case "fanout":
-		if cfg.Protocol == "mqtt" {
+		switch cfg.Protocol {
+		case "mqtt":
 			rep = runMQTTFanout(ctx, cfg, say, stderr)
-		} else {
+		case "stomp":
+			rep = runSTOMPFanout(ctx, cfg, say, stderr)
+		default:
 			rep = runFanout(ctx, cfg, say, stderr)
 		}
 	case "rpc":

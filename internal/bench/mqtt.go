@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,29 +33,6 @@ const (
 )
 
 var errMQTT = errors.New("mqtt")
-
-// parseMQTTTarget accepts tcp://host:port (plain MQTT) and ws://host[:port]/path
-// (MQTT over WebSocket). A tcp target has an empty Path.
-func parseMQTTTarget(raw string) (Target, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return Target{}, fmt.Errorf("bad --url: %w", err)
-	}
-	switch u.Scheme {
-	case "ws":
-		return ParseTarget(raw)
-	case "tcp", "mqtt":
-		if u.Host == "" {
-			return Target{}, fmt.Errorf("bad --url %q: no host", raw)
-		}
-		addr := u.Host
-		if u.Port() == "" {
-			addr = net.JoinHostPort(u.Hostname(), "1883")
-		}
-		return Target{Addr: addr, Host: u.Host}, nil
-	}
-	return Target{}, fmt.Errorf("bad --url %q: mqtt needs tcp:// or ws://", raw)
-}
 
 // appendRemainingLength appends n in MQTT's variable byte integer encoding.
 func appendRemainingLength(b []byte, n int) []byte {
@@ -423,6 +400,8 @@ type mqttDialer struct {
 	ReadBuffer  int
 	Timeout     time.Duration
 	Stats       *Stats
+	Sources     []netip.Addr
+	Subprotocol string // over WebSocket; mqtt by default
 	ClientID    string // prefix; the connection index is appended
 	// Setup runs after CONNACK and before the reader starts.
 	Setup func(c *mqttConn)
@@ -439,7 +418,7 @@ func (d *mqttDialer) dial(id int) (*mqttConn, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	nc, err := net.DialTimeout("tcp", d.Target.Addr, timeout)
+	nc, err := dialFrom(context.Background(), d.Sources, id, d.Target.Addr, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -447,7 +426,11 @@ func (d *mqttDialer) dial(id int) (*mqttConn, error) {
 	nc.SetDeadline(time.Now().Add(timeout))
 	var rest []byte
 	if d.WS {
-		if rest, err = handshake(nc, d.Target, "mqtt", buf); err != nil {
+		proto := d.Subprotocol
+		if proto == "" {
+			proto = "mqtt"
+		}
+		if rest, err = handshake(nc, d.Target, proto, buf); err != nil {
 			nc.Close()
 			return nil, err
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -24,7 +23,7 @@ func runMQTTFanout(_ context.Context, cfg *Config, say, stderr io.Writer) *Repor
 	rep.Unit = "deliveries"
 	rep.Offered = cfg.Rate * float64(cfg.Conns)
 	stats := NewStats()
-	stop := startProgress(stderr, cfg.Quiet, "fanout", stats)
+	stop := startProgress(stderr, cfg, "fanout", stats, rep)
 	defer stop()
 
 	qos := byte(cfg.QoS)
@@ -32,7 +31,7 @@ func runMQTTFanout(_ context.Context, cfg *Config, say, stderr io.Writer) *Repor
 	subscribed := NewCounter()
 	subs := make([]*mqttSub, cfg.Conns)
 	d := &mqttDialer{
-		Target: cfg.Target, WS: !strings.HasPrefix(cfg.URL, "tcp://") && !strings.HasPrefix(cfg.URL, "mqtt://"),
+		Target: cfg.Target, WS: cfg.Endpoint.WS, Sources: cfg.Sources, Subprotocol: cfg.Subprotocol,
 		Concurrency: cfg.DialConcurrency, ReadBuffer: cfg.ReadBuffer, Timeout: cfg.Timeout, Stats: stats,
 		ClientID: prefix + "s",
 		Setup: func(c *mqttConn) {
@@ -88,22 +87,7 @@ func runMQTTFanout(_ context.Context, cfg *Config, say, stderr io.Writer) *Repor
 
 	cpu := startCPU(cfg.PID)
 	start := time.Now()
-	interval := float64(time.Second) / cfg.Rate
-	base := start.UnixNano()
-	for k := int64(0); ; k++ {
-		off := time.Duration(float64(k) * interval)
-		if off >= cfg.Duration {
-			break
-		}
-		if wait := time.Until(start.Add(off)); wait > 0 {
-			time.Sleep(wait)
-		}
-		if err := pconns[0].writeWith(base+int64(off), pub.build); err != nil {
-			rep.fail(fmt.Errorf("publish: %w", err))
-			break
-		}
-		stats.Sent.Add(1)
-	}
+	rep.fail(publishOpenLoop(cfg, stats, func(due int64) error { return pconns[0].writeWith(due, pub.build) }))
 	sent := stats.Sent.Load()
 	deadline := time.Now().Add(cfg.Timeout)
 	var err error

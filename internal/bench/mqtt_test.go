@@ -170,24 +170,6 @@ func TestMQTTReaderErrors(t *testing.T) {
 	}
 }
 
-func TestParseMQTTTarget(t *testing.T) {
-	t.Parallel()
-	for raw, want := range map[string]Target{
-		"tcp://127.0.0.1:1883":   {Addr: "127.0.0.1:1883", Host: "127.0.0.1:1883"},
-		"tcp://localhost":        {Addr: "localhost:1883", Host: "localhost"},
-		"ws://127.0.0.1:8080/ws": {Addr: "127.0.0.1:8080", Host: "127.0.0.1:8080", Path: "/ws"},
-	} {
-		if got, err := parseMQTTTarget(raw); err != nil || got != want {
-			t.Errorf("%s: %+v %v", raw, got, err)
-		}
-	}
-	for _, raw := range []string{"http://x/", "tcp://", "wss://x/ws"} {
-		if _, err := parseMQTTTarget(raw); err == nil {
-			t.Errorf("%s accepted", raw)
-		}
-	}
-}
-
 func TestMQTTFanoutEndToEnd(t *testing.T) {
 	t.Parallel()
 	srv := herald.New(herald.Options{})
@@ -222,10 +204,12 @@ func TestMQTTFanoutEndToEnd(t *testing.T) {
 func TestMQTTFanoutFlags(t *testing.T) {
 	t.Parallel()
 	for args, want := range map[string]string{
-		"fanout --protocol mqtt --url http://x/": "mqtt needs tcp:// or ws://",
-		"fanout --protocol stomp":                "--protocol must be herald.v1 or mqtt",
-		"fanout --protocol mqtt --qos 2":         "--qos must be 0 or 1",
-		"fanout --url tcp://127.0.0.1:1883":      "only ws:// is supported",
+		"fanout --protocol mqtt --url http://x/":         "the scheme must be ws, mqtt, stomp or tcp",
+		"fanout --protocol nats":                         `--protocol must be herald.v1, stomp or mqtt, not "nats"`,
+		"fanout --protocol mqtt --qos 2":                 "--qos must be 0 or 1",
+		"fanout --url tcp://127.0.0.1:1883":              "--url tcp:// needs --protocol mqtt or stomp",
+		"fanout --url stomp://127.0.0.1 --protocol mqtt": "--url stomp:// speaks stomp, not --protocol mqtt",
+		"fanout --url mqtt://10.1.2.3":                   "not a loopback address",
 	} {
 		var errw bytes.Buffer
 		if _, err := ParseArgs(strings.Fields(args), &errw); err == nil || !strings.Contains(err.Error(), want) {

@@ -38,6 +38,10 @@ type Report struct {
 	Connect   *Latency `json:"connect_us,omitempty"` // dial + handshake
 	CloseMS   float64  `json:"close_ms"`
 
+	// Series is the throughput second by second (the progress line's
+	// samples).
+	Series []Sample `json:"series,omitempty"`
+
 	CPU  CPU         `json:"cpu"`
 	Idle *IdleResult `json:"idle,omitempty"`
 	Env  Env         `json:"env"`
