@@ -13,10 +13,12 @@ import (
 
 // Config is a parsed command line.
 type Config struct {
-	Scenario string
-	URL      string
-	Target   Target
-	Endpoint Endpoint // fanout: --url and --protocol resolved
+	Scenario   string
+	URL        string
+	Target     Target
+	Endpoint   Endpoint // fanout: --url and --protocol resolved
+	PublishURL string   // sse: the publisher's endpoint
+	sse        sseTarget
 
 	Conns       int
 	Messages    int           // chat: broadcasts to send
@@ -73,6 +75,9 @@ scenarios:
             --url ws://HOST/ws [--protocol herald.v1|stomp|mqtt] [--subprotocol v12.stomp]
             --url stomp://[user:pass@]HOST:61613 | mqtt://HOST:1883 | tcp://HOST:PORT --protocol stomp|mqtt
             [--qos 0|1 (mqtt)]  STOMP destination: /topic/<topic, / as .>, or --topic /queue/x
+  sse     as fanout, the subscribers over Herald's Server-Sent Events endpoint
+            --url http://127.0.0.1:8080/events [--publish-url ws://HOST/ws | http://HOST/api/publish]
+            --conns 100 --rate 1000 --duration 10s --size 64 --topic bench/fanout
   rpc     JSON-RPC requests: closed loop per connection, or open loop with --rate
             --conns 1000 --duration 10s [--rate 10000] [--requests N] --method echo
   idle    N idle herald.v1 connections subscribed to idle/<i>; server RSS per connection
@@ -132,6 +137,15 @@ func ParseArgs(args []string, stderr io.Writer) (*Config, error) {
 		fs.StringVar(&c.Protocol, "protocol", "", "herald.v1 (default for ws://), stomp or mqtt")
 		fs.StringVar(&c.Subprotocol, "subprotocol", "", "WebSocket subprotocol (default herald.v1, v12.stomp or mqtt by --protocol)")
 		fs.IntVar(&c.QoS, "qos", 0, "mqtt: QoS of the subscriptions and publications, 0 or 1")
+	case "sse":
+		load(100, 30*time.Second, 32<<10)
+		c.URL = "http://127.0.0.1:8080/events"
+		fs.Lookup("url").DefValue = c.URL
+		fs.Float64Var(&c.Rate, "rate", 1000, "publishes per second")
+		fs.DurationVar(&c.Duration, "duration", 10*time.Second, "publishing time")
+		fs.IntVar(&c.Size, "size", 64, "payload bytes")
+		fs.StringVar(&c.Topic, "topic", "bench/fanout", "topic")
+		fs.StringVar(&c.PublishURL, "publish-url", "", "publisher: ws://HOST/ws (herald.v1, default: the events host) or http://HOST/api/publish")
 	case "rpc":
 		load(1000, 30*time.Second, 32<<10)
 		fs.Float64Var(&c.Rate, "rate", 0, "requests per second, open loop (0: closed loop)")
@@ -177,10 +191,31 @@ func ParseArgs(args []string, stderr io.Writer) (*Config, error) {
 func (c *Config) check(sources string) error {
 	var t Target
 	var err error
-	if c.Scenario == "fanout" {
+	switch c.Scenario {
+	case "fanout":
 		c.Endpoint, err = resolveEndpoint(c.URL, c.Protocol)
 		t, c.Protocol = c.Endpoint.Target, c.Endpoint.Protocol
-	} else {
+	case "sse":
+		if c.sse, err = parseSSETarget(c.URL); err != nil {
+			return err
+		}
+		t = Target{Addr: c.sse.Addr, Host: c.sse.Host, Path: c.sse.Path}
+		if c.PublishURL == "" {
+			c.PublishURL = "ws://" + c.sse.Host + "/ws"
+		}
+		pt, perr := ParseTarget(c.PublishURL)
+		if strings.HasPrefix(c.PublishURL, "http://") {
+			var st sseTarget
+			st, perr = parseSSETarget(c.PublishURL)
+			pt.Addr = st.Addr
+		}
+		if perr != nil {
+			return fmt.Errorf("--publish-url: %w", perr)
+		}
+		if !c.AllowRemote && !isLoopback(pt.Addr) {
+			return fmt.Errorf("publisher %s is not a loopback address (use --allow-remote to load other hosts)", pt.Addr)
+		}
+	default:
 		t, err = ParseTarget(c.URL)
 	}
 	if err != nil {
@@ -215,7 +250,7 @@ func (c *Config) check(sources string) error {
 		positive("messages", c.Messages)
 		positive("size", c.Size)
 		positive("window", c.Window)
-	case "fanout":
+	case "fanout", "sse":
 		if c.Rate <= 0 {
 			errs = append(errs, errors.New("--rate must be positive"))
 		}

@@ -64,6 +64,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		default:
 			rep = runFanout(ctx, cfg, say, stderr)
 		}
+	case "sse":
+		rep = runSSE(ctx, cfg, say, stderr)
 	case "rpc":
 		rep = runRPC(ctx, cfg, say, stderr)
 	case "idle":
