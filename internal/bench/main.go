@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -70,6 +71,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		rep = runRPC(ctx, cfg, say, stderr)
 	case "idle":
 		rep = runIdle(ctx, cfg, say, stderr)
+	}
+	if cfg.ReportFile != "" {
+		if err := writeReportFile(cfg.ReportFile, rep); err != nil {
+			fmt.Fprintf(stderr, "herald bench: --report: %v\n", err)
+			rep.fail(fmt.Errorf("--report: %w", err))
+		}
 	}
 	if cfg.JSON {
 		writeJSON(stdout, rep, false)
