@@ -104,7 +104,7 @@ func TestChartHTMLAndEmpty(t *testing.T) {
 	if !strings.HasPrefix(s, "<!DOCTYPE html>") || !strings.Contains(s, "fanout [a&lt;b]: ") {
 		t.Fatalf("page:\n%s", s)
 	}
-	svg := s[strings.Index(s, "<svg"):strings.Index(s, "</svg>")+len("</svg>")]
+	svg := s[strings.Index(s, "<svg") : strings.Index(s, "</svg>")+len("</svg>")]
 	if d := parseSVG(t, svg); len(d.Polylines) != 2 {
 		t.Fatalf("polylines %+v", d.Polylines)
 	}
