@@ -38,6 +38,7 @@ type Config struct {
 	Metrics string        // idle: Prometheus endpoint of the server
 	Hold    time.Duration // idle: how long connections stay open before RSS is sampled
 	Procs   int           // idle: worker processes
+	Workers int           // fanout, sse: worker processes holding the subscribers
 	Sources []netip.Addr  // source addresses
 
 	Timeout         time.Duration // bound on each waiting phase
@@ -53,10 +54,11 @@ type Config struct {
 	Listen string   // serve
 	Files  []string // table
 
-	Worker  bool // idle: run as a worker of a parent process
-	FirstID int  // idle worker: index of its first connection
+	Worker  bool // idle, fanout, sse: run as a worker of a parent process
+	FirstID int  // worker: index of its first connection
 
 	prefix    []string // arguments before the scenario, for re-executing workers
+	rawArgs   []string // the flags as given, for re-executing workers
 	stderrTTY bool     // stderr is a terminal: show the progress line
 }
 
@@ -105,6 +107,11 @@ func ParseArgs(args []string, stderr io.Writer) (*Config, error) {
 	fs.Usage = func() { fmt.Fprint(stderr, usageText) }
 
 	var sources string
+	fanoutWorkers := func() {
+		fs.IntVar(&c.Workers, "workers", 1, "worker processes holding the subscribers (each from its own 127.0.0.x)")
+		fs.BoolVar(&c.Worker, "worker", false, "internal: run as a worker")
+		fs.IntVar(&c.FirstID, "first-id", 0, "internal: first connection index")
+	}
 	load := func(conns int, timeout time.Duration, readBuffer int) {
 		fs.StringVar(&c.URL, "url", "ws://127.0.0.1:8080/ws", "WebSocket endpoint")
 		fs.IntVar(&c.Conns, "conns", conns, "connections")
@@ -137,6 +144,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Config, error) {
 		fs.StringVar(&c.Protocol, "protocol", "", "herald.v1 (default for ws://), stomp or mqtt")
 		fs.StringVar(&c.Subprotocol, "subprotocol", "", "WebSocket subprotocol (default herald.v1, v12.stomp or mqtt by --protocol)")
 		fs.IntVar(&c.QoS, "qos", 0, "mqtt: QoS of the subscriptions and publications, 0 or 1")
+		fanoutWorkers()
 	case "sse":
 		load(100, 30*time.Second, 32<<10)
 		c.URL = "http://127.0.0.1:8080/events"
@@ -145,6 +153,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Config, error) {
 		fs.DurationVar(&c.Duration, "duration", 10*time.Second, "publishing time")
 		fs.IntVar(&c.Size, "size", 64, "payload bytes")
 		fs.StringVar(&c.Topic, "topic", "bench/fanout", "topic")
+		fanoutWorkers()
 		fs.StringVar(&c.PublishURL, "publish-url", "", "publisher: ws://HOST/ws (herald.v1, default: the events host) or http://HOST/api/publish")
 	case "rpc":
 		load(1000, 30*time.Second, 32<<10)
@@ -170,6 +179,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Config, error) {
 	if err := fs.Parse(args[1:]); err != nil {
 		return nil, err
 	}
+	c.rawArgs = args[1:]
 	if c.Scenario == "table" {
 		c.Files = fs.Args()
 		return c, nil
@@ -251,6 +261,10 @@ func (c *Config) check(sources string) error {
 		positive("size", c.Size)
 		positive("window", c.Window)
 	case "fanout", "sse":
+		positive("workers", c.Workers)
+		if c.Workers > c.Conns {
+			errs = append(errs, errors.New("--workers cannot exceed --conns"))
+		}
 		if c.Rate <= 0 {
 			errs = append(errs, errors.New("--rate must be positive"))
 		}

@@ -1,6 +1,13 @@
 package bench
 
-import "testing"
+import (
+	"io"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/heraldhq/herald"
+)
 
 func TestFanoutEndToEnd(t *testing.T) {
 	t.Parallel()
@@ -25,5 +32,68 @@ func TestPublishRequestSize(t *testing.T) {
 	want := `{"jsonrpc":"2.0","id":1,"method":"publish","params":{"topic":"t","data":"1712345678901234567:abcdefghijklmnopqrst"}}`
 	if string(b) != want {
 		t.Fatalf("got  %s\nwant %s", b, want)
+	}
+}
+
+// TestFanoutWorkers spreads the subscribers over worker processes (this
+// test binary, re-executed: see TestMain) on source addresses 127.0.0.2
+// and .3, for each protocol, and checks that the parent's report adds up.
+func TestFanoutWorkers(t *testing.T) {
+	t.Parallel()
+	srv := herald.New(herald.Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.ServeSTOMP(ln)
+	t.Cleanup(func() { srv.Shutdown(t.Context()); ln.Close() })
+	b := startServer(t)
+	events := strings.TrimSuffix(strings.Replace(b.URL(), "ws://", "http://", 1), "/ws") + "/events"
+	for _, args := range [][]string{
+		{"fanout", "--url", b.URL(), "--conns", "300"},
+		{"fanout", "--url", b.URL(), "--protocol", "mqtt", "--qos", "1", "--conns", "100"},
+		{"fanout", "--url", "stomp://" + ln.Addr().String(), "--conns", "100"},
+		{"sse", "--url", events, "--conns", "100"},
+	} {
+		rep, code, stderr := runMain(t, append(args, "--workers", "2", "--rate", "100", "--duration", "200ms", "--size", "40",
+			"--timeout", "10s", "--label", "w")...)
+		conns := int64(rep.Conns)
+		if code != 0 || rep.Error != "" {
+			t.Fatalf("%q: code %d, error %q, stderr %s", args, code, rep.Error, stderr)
+		}
+		// 200 ms at 100/s: 20 publications to every subscriber.
+		if rep.Sent != 20 || rep.Opened != int(conns) || rep.Expected != 20*conns || rep.Received != 20*conns || rep.Errors != 0 {
+			t.Fatalf("%q: opened %d sent %d received %d of %d, errors %d", args, rep.Opened, rep.Sent, rep.Received, rep.Expected, rep.Errors)
+		}
+		if rep.Latency == nil || rep.Latency.Count != uint64(20*conns) || rep.Connect == nil || rep.Connect.Count != uint64(conns) {
+			t.Fatalf("%q: latency %+v connect %+v", args, rep.Latency, rep.Connect)
+		}
+		if rep.Settings.Procs != 2 || rep.Label != "w" {
+			t.Fatalf("%q: settings %+v", args, rep.Settings)
+		}
+	}
+}
+
+func TestFanoutWorkerArgs(t *testing.T) {
+	t.Parallel()
+	c, err := ParseArgs(strings.Fields("fanout --url ws://127.0.0.1:9/ws --conns 100 --workers 3 --report x.svg --label L"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := fanoutWorkerArgs(c, 1, 33, 34)
+	w, err := ParseArgs(args, io.Discard)
+	if err != nil {
+		t.Fatalf("%q: %v", args, err)
+	}
+	if !w.Worker || w.Conns != 33 || w.FirstID != 34 || w.Workers != 1 || w.ReportFile != "" || !w.Quiet || !w.JSON ||
+		w.Label != "L" || len(w.Sources) != 1 || w.Sources[0].String() != "127.0.0.3" || w.URL != c.URL {
+		t.Fatalf("worker config %+v", w)
+	}
+	c, _ = ParseArgs(strings.Fields("fanout --url ws://localhost:9/ws --workers 2 --conns 4"), io.Discard)
+	if _, ok := fanoutWorkerSource(c, 0); ok {
+		t.Fatal("a source address for a target given by name")
+	}
+	if _, err := ParseArgs(strings.Fields("fanout --workers 5 --conns 4"), io.Discard); err == nil {
+		t.Fatal("more workers than connections accepted")
 	}
 }

@@ -41,6 +41,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		if cfg.Worker {
 			return runIdleWorker(ctx, cfg, os.Stdin, stdout, stderr)
 		}
+	case "fanout", "sse":
+		if cfg.Worker {
+			return runFanoutWorker(ctx, cfg, driverFor(cfg), os.Stdin, stdout, stderr)
+		}
 	}
 
 	// Reference 001's lines go to stdout, or to stderr when stdout carries
@@ -57,16 +61,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "chat":
 		rep = runChat(ctx, cfg, say, stderr)
 	case "fanout":
-		switch cfg.Protocol {
-		case "mqtt":
-			rep = runMQTTFanout(ctx, cfg, say, stderr)
-		case "stomp":
-			rep = runSTOMPFanout(ctx, cfg, say, stderr)
-		default:
-			rep = runFanout(ctx, cfg, say, stderr)
-		}
+		rep = runFanoutWith(ctx, cfg, driverFor(cfg), say, stderr)
 	case "sse":
-		rep = runSSE(ctx, cfg, say, stderr)
+		rep = runFanoutWith(ctx, cfg, driverFor(cfg), say, stderr)
 	case "rpc":
 		rep = runRPC(ctx, cfg, say, stderr)
 	case "idle":
