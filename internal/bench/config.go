@@ -80,6 +80,8 @@ scenarios:
   sse     as fanout, the subscribers over Herald's Server-Sent Events endpoint
             --url http://127.0.0.1:8080/events [--publish-url ws://HOST/ws | http://HOST/api/publish]
             --conns 100 --rate 1000 --duration 10s --size 64 --topic bench/fanout
+  echo    any WebSocket echo server: each connection sends a message and waits for it back (closed loop)
+            --conns 100 --duration 10s --size 64 [--subprotocol NAME]
   rpc     JSON-RPC requests: closed loop per connection, or open loop with --rate
             --conns 1000 --duration 10s [--rate 10000] [--requests N] --method echo
   idle    N idle herald.v1 connections subscribed to idle/<i>; server RSS per connection
@@ -155,6 +157,11 @@ func ParseArgs(args []string, stderr io.Writer) (*Config, error) {
 		fs.StringVar(&c.Topic, "topic", "bench/fanout", "topic")
 		fanoutWorkers()
 		fs.StringVar(&c.PublishURL, "publish-url", "", "publisher: ws://HOST/ws (herald.v1, default: the events host) or http://HOST/api/publish")
+	case "echo":
+		load(100, 30*time.Second, 32<<10)
+		fs.DurationVar(&c.Duration, "duration", 10*time.Second, "sending time")
+		fs.IntVar(&c.Size, "size", 64, "message bytes")
+		fs.StringVar(&c.Subprotocol, "subprotocol", "", `WebSocket subprotocol to request ("" for none)`)
 	case "rpc":
 		load(1000, 30*time.Second, 32<<10)
 		fs.Float64Var(&c.Rate, "rate", 0, "requests per second, open loop (0: closed loop)")
@@ -276,6 +283,13 @@ func (c *Config) check(sources string) error {
 		}
 		if c.QoS != 0 && c.QoS != 1 {
 			errs = append(errs, errors.New("--qos must be 0 or 1"))
+		}
+	case "echo":
+		if c.Duration <= 0 {
+			errs = append(errs, errors.New("--duration must be positive"))
+		}
+		if c.Size < 21 {
+			errs = append(errs, errors.New("--size must be at least 21 (the message carries a timestamp)"))
 		}
 	case "rpc":
 		if c.Rate < 0 || c.Requests < 0 || c.Size < 0 {

@@ -64,6 +64,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		rep = runFanoutWith(ctx, cfg, driverFor(cfg), say, stderr)
 	case "sse":
 		rep = runFanoutWith(ctx, cfg, driverFor(cfg), say, stderr)
+	case "echo":
+		rep = runEcho(ctx, cfg, say, stderr)
 	case "rpc":
 		rep = runRPC(ctx, cfg, say, stderr)
 	case "idle":

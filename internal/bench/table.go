@@ -101,8 +101,11 @@ func result(r Report) string {
 		return s + ")"
 	}
 	unit := "deliveries/s"
-	if r.Scenario == "rpc" {
+	switch r.Scenario {
+	case "rpc":
 		unit = "req/s"
+	case "echo":
+		unit = "echoes/s"
 	}
 	s := fmt.Sprintf("**%s %s** (%d in %.1f s", thousands(r.Rate), unit, r.Received, r.ElapsedMS/1000)
 	if r.Expected > 0 && r.Received != r.Expected {
