@@ -89,6 +89,7 @@ scenarios:
   serve   an in-process Herald server with an "echo" method, for the other scenarios
             --listen 127.0.0.1:8080
   table   print a Markdown table of JSON reports (one per line) read from files or stdin
+  peers   print the Markdown tables of a bench/peers/run.sh results file
 
 common flags (load scenarios):
   --url ws://127.0.0.1:8080/ws   --json (print a JSON report)   --report FILE.svg|FILE.html (chart)
@@ -178,7 +179,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Config, error) {
 		fs.IntVar(&c.FirstID, "first-id", 0, "internal: first connection index")
 	case "serve":
 		fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "address to listen on")
-	case "table":
+	case "table", "peers":
 	default:
 		fmt.Fprintf(stderr, "herald bench: unknown scenario %q\n\n%s", c.Scenario, usageText)
 		return nil, fmt.Errorf("unknown scenario %q", c.Scenario)
@@ -187,7 +188,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Config, error) {
 		return nil, err
 	}
 	c.rawArgs = args[1:]
-	if c.Scenario == "table" {
+	if c.Scenario == "table" || c.Scenario == "peers" {
 		c.Files = fs.Args()
 		return c, nil
 	}

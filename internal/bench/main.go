@@ -37,6 +37,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, cfg, stdout, stderr)
 	case "table":
 		return runTable(cfg.Files, os.Stdin, stdout, stderr)
+	case "peers":
+		return runPeers(cfg.Files, stdout, stderr)
 	case "idle":
 		if cfg.Worker {
 			return runIdleWorker(ctx, cfg, os.Stdin, stdout, stderr)
