@@ -131,12 +131,18 @@ type mqttReader struct {
 // Feed parses p and calls fn with each packet's first byte and its body
 // (what follows the fixed header), valid only during the call.
 func (r *mqttReader) Feed(p []byte, fn func(first byte, body []byte) error) error {
-	for len(r.acc) > 0 && len(p) > 0 {
+	// Finish the packet cut by the previous read. The check comes before
+	// the length test so that a packet completed by its last header byte
+	// (a zero-length body) is delivered now, not with the next read.
+	for len(r.acc) > 0 {
 		hdr, total, ok, err := mqttPacketLen(r.acc)
 		if err != nil {
 			return err
 		}
 		if !ok {
+			if len(p) == 0 {
+				return nil
+			}
 			r.acc, p = append(r.acc, p[0]), p[1:]
 			continue
 		}
@@ -145,12 +151,13 @@ func (r *mqttReader) Feed(p []byte, fn func(first byte, body []byte) error) erro
 		}
 		k := min(total-len(r.acc), len(p))
 		r.acc, p = append(r.acc, p[:k]...), p[k:]
-		if len(r.acc) == total {
-			err := fn(r.acc[0], r.acc[hdr:total])
-			r.acc = r.acc[:0]
-			if err != nil {
-				return err
-			}
+		if len(r.acc) < total {
+			return nil
+		}
+		err = fn(r.acc[0], r.acc[hdr:total])
+		r.acc = r.acc[:0]
+		if err != nil {
+			return err
 		}
 	}
 	for len(p) > 0 {

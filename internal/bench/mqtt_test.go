@@ -217,3 +217,30 @@ func TestMQTTFanoutFlags(t *testing.T) {
 		}
 	}
 }
+
+func FuzzMQTTReader(f *testing.F) {
+	f.Add([]byte{0x30, 0x06, 0x00, 0x01, 't', 'a', 'b', 'c', 0x40, 0x02, 0x00, 0x01}, 5)
+	f.Add([]byte{0x90, 0x80, 0x01}, 1)
+	f.Fuzz(func(t *testing.T, data []byte, cut int) {
+		if cut < 0 || cut > len(data) {
+			cut = len(data)
+		}
+		var whole, split []string
+		collect := func(out *[]string) func(byte, []byte) error {
+			return func(first byte, body []byte) error {
+				*out = append(*out, string(append([]byte{first}, body...)))
+				return nil
+			}
+		}
+		r1 := mqttReader{Max: 1 << 16}
+		err1 := r1.Feed(data, collect(&whole))
+		r2 := mqttReader{Max: 1 << 16}
+		err2 := r2.Feed(data[:cut], collect(&split))
+		if err2 == nil {
+			err2 = r2.Feed(data[cut:], collect(&split))
+		}
+		if err1 == nil && err2 == nil && strings.Join(whole, "|") != strings.Join(split, "|") {
+			t.Fatalf("whole %q, split at %d %q", whole, cut, split)
+		}
+	})
+}
