@@ -11,7 +11,8 @@
 #
 # Each row climbs a rate ladder ($RATES publications/s to $CONNS
 # subscribers, $DUR each) until a run falls behind (a delivery missing, or
-# deliveries/s below 95% of the offered rate). Herald also runs the
+# deliveries/s, counted to the last delivery, below 90% of the offered
+# rate: about 0.3 s of backlog at the end of a 3 s run). Herald also runs the
 # issue's other targets: idle memory, chat, RPC latency at 10,000 req/s.
 # A server that cannot start, or has no listener for a row, is recorded
 # as such, never skipped silently.
@@ -21,14 +22,14 @@
 # bench/results/<date>-peers.md, the Markdown tables of docs/BENCHMARKS.md
 # (`herald bench peers FILE`). Bounded to about 10 minutes.
 #
-# Usage: bench/peers/run.sh     env: CONNS=1000 DUR=2s RATES="50 200 1000 2000"
+# Usage: bench/peers/run.sh     env: CONNS=1000 DUR=3s RATES="50 200 1000 2000"
 #        PEERS="herald mosquitto nats activemq rabbitmq mochi" NO_INSTALL=1
 #        IDLE_CONNS=10000 CHAT_CONNS=1000 CHAT_MSGS=10000 RPC_SECS=5s OUT=FILE.jsonl
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 CONNS=${CONNS:-1000}
-DUR=${DUR:-2s}
+DUR=${DUR:-3s}
 RATES=${RATES:-"50 200 1000 2000"}
 PEERS=${PEERS:-"herald mosquitto nats activemq rabbitmq mochi"}
 IDLE_CONNS=${IDLE_CONNS:-10000} CHAT_CONNS=${CHAT_CONNS:-1000} CHAT_MSGS=${CHAT_MSGS:-10000} RPC_SECS=${RPC_SECS:-5s}
@@ -118,7 +119,7 @@ ladder() {
 		fi
 		echo "$line" >>"$RUN"
 		echo "$line" | jq -r '"peers: \(.label) \(.settings.rate)/s: \(.received)/\(.expected) at \(.rate)/s, p50 \(.latency_us.p50 // "-") µs p99 \(.latency_us.p99 // "-") µs, server cpu \(.cpu.server_cores // "-") \(.error // "")"' >&2
-		echo "$line" | jq -e '.error == null and .expected > 0 and .received == .expected and .rate >= 0.95 * .offered' >/dev/null || return 0
+		echo "$line" | jq -e '.error == null and .expected > 0 and .received == .expected and .rate >= 0.90 * .offered' >/dev/null || return 0
 	done
 }
 
@@ -129,12 +130,16 @@ started() {
 	shift 3
 	for p in "$@"; do
 		if ! waitport "$p" 150 || ! kill -0 "$pid" 2>/dev/null; then
-			status "$name" "did not start" "${VERSION:-}" "port $p not listening; log: $(tail -c 400 "$log" | tr '\n"' ' _')"
-			say "$name did not start (port $p)"
+			say "$name did not start (port $p): $(tail -c 300 "$log" | tr '\n' ' ')"
+			# The first failure is retried on new ports (a port picked
+			# free can be taken before the server binds it).
+			[ "$ATTEMPT" = 2 ] && status "$name" "did not start" "${VERSION:-}" "port $p not listening; log: $(tail -c 400 "$log" | tr '\n"' ' _')"
 			kill "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
 			return 1
 		fi
 	done
+	STARTED=1
 	status "$name" ok "${VERSION:-}"
 	say "$name ${VERSION:-} pid $pid"
 }
@@ -335,8 +340,13 @@ peer_mochi() {
 
 START=$(date +%s)
 for p in $PEERS; do
-	VERSION=
-	"peer_$p"
+	for ATTEMPT in 1 2; do
+		VERSION= STARTED=
+		"peer_$p"
+		# Not installed or not built is final; a failed start is retried once.
+		[ -n "$STARTED" ] || ! grep -q "\"peer\":\"$p\",\"status\"" "$RUN" || break
+		[ -n "$STARTED" ] && break
+	done
 	say "$p done at $(($(date +%s) - START)) s (load average $(cut -d' ' -f1 /proc/loadavg))"
 done
 

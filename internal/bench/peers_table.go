@@ -33,7 +33,7 @@ func writePeers(w io.Writer, res *peerResults) {
 	fmt.Fprintln(w)
 
 	fmt.Fprintf(w, "Fan-out to %d subscribers of one topic, 64-byte payloads. **Deliveries/s** is at the highest rate the server kept up with "+
-		"(every delivery, at ≥ 95%% of the offered rate), or what it managed at the lowest rate when it kept up with none; "+
+		"(every delivery, counted to the last one at ≥ 90%% of the offered rate), or what it managed at the lowest rate when it kept up with none; "+
 		"**Herald ÷** is Herald's figure over the server's (> 1: Herald ahead); latency is publisher's due time to subscriber at the lowest rate.\n\n", m.Conns)
 	fmt.Fprintln(w, "| protocol | server | deliveries/s (publications/s) | Herald ÷ | p50 / p99 ms at the lowest rate | server / client CPU (cores) | note |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
