@@ -82,7 +82,7 @@ func writeChart(w io.Writer, r *Report, asHTML bool) error {
 	title += " · " + r.URL
 	if asHTML {
 		fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>%s</title>\n", html.EscapeString(title))
-		b.WriteString("<style>body{font:14px system-ui,sans-serif;margin:2em}pre{background:#f4f4f4;padding:1em}</style></head><body>\n")
+		b.WriteString("<style>body{font:14px system-ui,sans-serif;margin:2em}pre{background:#f4f4f4;padding:1em;overflow-x:auto}</style></head><body>\n")
 		fmt.Fprintf(&b, "<h1>herald bench %s</h1>\n<pre>", html.EscapeString(title))
 		var sum strings.Builder
 		writeText(&sum, r)
@@ -178,14 +178,21 @@ func writeLatency(b *strings.Builder, r *Report) {
 		}
 		return plotX + (math.Log10(float64(max(v, 1)))-lo)/(hi-lo)*plotW
 	}
-	for _, p := range []struct {
+	for i, p := range []struct {
 		name string
 		q    float64
 	}{{"p50", 50}, {"p99", 99}, {"p99.9", 99.9}} {
 		v := h.Percentile(p.q)
 		fmt.Fprintf(b, `<line class="percentile" data-q="%s" x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#cf222e" stroke-dasharray="4 3"/>`+"\n",
 			p.name, x(v), x(v), histTop, histTop+histH)
-		fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="#cf222e">%s %s</text>`+"\n", x(v)+3, histTop+12, p.name, durLabel(v))
+		// Labels are staggered (percentiles are often close) and put on
+		// the left of their line near the right edge.
+		anchor, dx := "start", 3.0
+		if x(v) > plotX+plotW*0.75 {
+			anchor, dx = "end", -3
+		}
+		fmt.Fprintf(b, `<text x="%.1f" y="%d" fill="#cf222e" text-anchor="%s">%s %s</text>`+"\n",
+			x(v)+dx, histTop+14+14*i, anchor, p.name, durLabel(v))
 	}
 	fmt.Fprintf(b, `<text x="%d" y="%d">%s</text><text x="%d" y="%d" text-anchor="end">%s</text>`+"\n",
 		plotX, histTop+histH+16, durLabel(h.Min()), plotX+plotW, histTop+histH+16, durLabel(h.Max()))
