@@ -77,9 +77,10 @@ scenarios:
             --url ws://HOST/ws [--protocol herald.v1|stomp|mqtt] [--subprotocol v12.stomp]
             --url stomp://[user:pass@]HOST:61613 | mqtt://HOST:1883 | tcp://HOST:PORT --protocol stomp|mqtt
             [--qos 0|1 (mqtt)]  STOMP destination: /topic/<topic, / as .>, or --topic /queue/x
+            [--workers N: subscribers in N worker processes, each from its own 127.0.0.x]
   sse     as fanout, the subscribers over Herald's Server-Sent Events endpoint
             --url http://127.0.0.1:8080/events [--publish-url ws://HOST/ws | http://HOST/api/publish]
-            --conns 100 --rate 1000 --duration 10s --size 64 --topic bench/fanout
+            --conns 100 --rate 1000 --duration 10s --size 64 --topic bench/fanout [--workers N]
   echo    any WebSocket echo server: each connection sends a message and waits for it back (closed loop)
             --conns 100 --duration 10s --size 64 [--subprotocol NAME]
   rpc     JSON-RPC requests: closed loop per connection, or open loop with --rate
