@@ -176,6 +176,7 @@ func ParseArgs(args []string, stderr io.Writer) (*Config, error) {
 		fs.StringVar(&c.Metrics, "metrics", "", "server's Prometheus URL (goroutines, heap)")
 		fs.DurationVar(&c.Hold, "hold", 3*time.Second, "time connections stay open before RSS is sampled")
 		fs.IntVar(&c.Procs, "procs", 1, "worker processes")
+		fs.IntVar(&c.Procs, "workers", 1, "the same as --procs")
 		fs.BoolVar(&c.Worker, "worker", false, "internal: run as a worker")
 		fs.IntVar(&c.FirstID, "first-id", 0, "internal: first connection index")
 	case "serve":
