@@ -82,7 +82,18 @@ mkdir -p "$(dirname "$OUT")"
 : >"$OUT.tmp"
 RUN=$OUT.tmp
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# freeport picks a port free on every address: libwebsockets (mosquitto)
+# binds [::], which some kernels refuse for a while on a port just bound
+# on 127.0.0.1 alone.
+freeport() {
+	python3 -c '
+import socket
+try:
+    s = socket.socket(socket.AF_INET6); s.bind(("::", 0))
+except OSError:
+    s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
 waitport() { for _ in $(seq "${2:-100}"); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; return 1; }
 
 jq -nc --arg date "$(date -u +%FT%TZ)" --arg commit "$(git rev-parse --short HEAD 2>/dev/null || echo none)" \
