@@ -119,14 +119,20 @@ func keptUp(r Report) bool {
 
 // peerCell is one server's figure for one row.
 type peerCell struct {
-	ok        bool    // a figure exists
-	rate      float64 // deliveries/s: at the highest rate kept up, else at the lowest rate tried
-	pubRate   float64 // publications/s of that run
-	saturated bool    // some rate was kept up
-	topped    bool    // the highest rate of the ladder was kept up: rate is a lower bound
-	low       *Report // the run at the lowest rate (latency)
-	best      *Report
-	note      string
+	ok bool // a figure exists
+	// rate is the peak: the most deliveries/s of any run (counted to the
+	// last delivery, so a run that fell behind still says what the
+	// server delivered). It is what ratios compare: the ladder's rungs
+	// are too coarse for the highest rate kept up with to tell servers
+	// apart.
+	rate    float64
+	peak    *Report
+	keptUp  float64 // highest publications/s kept up with; 0 for none
+	topped  bool    // the top of the ladder was kept up with: rate is a lower bound
+	low     *Report // the run at the lowest rate (latency)
+	fellAt  float64 // publications/s of the first run that fell behind; 0 for none
+	failure string  // why that run fell behind, when it says
+	note    string
 }
 
 func (res *peerResults) cell(server, row string) peerCell {
@@ -144,27 +150,26 @@ func (res *peerResults) cell(server, row string) peerCell {
 		}
 		return c
 	}
-	c.ok = true
-	c.low = &runs[0]
+	c.ok, c.low = true, &runs[0]
 	for i := range runs {
-		if keptUp(runs[i]) {
-			c.best, c.saturated = &runs[i], true
+		r := &runs[i]
+		if c.peak == nil || r.Rate > c.peak.Rate {
+			c.peak = r
+		}
+		if keptUp(*r) {
+			c.keptUp = r.Settings.Rate
+		} else if c.fellAt == 0 {
+			c.fellAt, c.failure = r.Settings.Rate, r.Error
 		}
 	}
-	if c.best == nil {
-		c.best = &runs[0]
-		c.note = fmt.Sprintf("fell behind at %.0f/s", runs[0].Settings.Rate)
-		if runs[0].Error != "" {
-			c.note += ": " + strings.ReplaceAll(runs[0].Error, "|", "/")
-		}
-	} else {
-		last := runs[len(runs)-1]
-		c.topped = c.best == &runs[len(runs)-1] && keptUp(last) && res.lastRate() > 0 && last.Settings.Rate >= res.lastRate()
-		if !c.topped && c.best != &runs[len(runs)-1] {
-			c.note = fmt.Sprintf("fell behind at %.0f/s (%s deliveries/s)", last.Settings.Rate, thousands(last.Rate))
+	c.rate = c.peak.Rate
+	c.topped = c.fellAt == 0 && res.lastRate() > 0 && c.keptUp >= res.lastRate()
+	if c.fellAt > 0 {
+		c.note = fmt.Sprintf("fell behind at %.0f/s", c.fellAt)
+		if c.failure != "" {
+			c.note += ": " + c.failure
 		}
 	}
-	c.rate, c.pubRate = c.best.Rate, c.best.Settings.Rate
 	if e, ok := res.errs[key]; ok {
 		c.note = strings.TrimPrefix(c.note+"; failed "+e, "; ")
 	}
