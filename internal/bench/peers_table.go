@@ -35,8 +35,8 @@ func writePeers(w io.Writer, res *peerResults) {
 	fmt.Fprintf(w, "Fan-out to %d subscribers of one topic, 64-byte payloads. **Peak deliveries/s** is the most any run of the ladder delivered "+
 		"(counted to the last delivery, so a run that fell behind still counts what arrived); **kept up to** is the highest rate with every delivery "+
 		"at ≥ 90%% of the offered rate; **Herald ÷** is Herald's peak over the server's (> 1: Herald ahead; ≥ when Herald kept up with the top rate, "+
-		"so its figure is a lower bound); latency is from the publisher's due time to the subscriber, at the lowest rate; CPU is at the peak.\n\n", m.Conns)
-	fmt.Fprintln(w, "| protocol | server | peak deliveries/s (at publications/s) | kept up to (publications/s) | Herald ÷ | p50 / p99 ms at the lowest rate | server / client CPU (cores) | note |")
+		"so its figure is a lower bound); latency is from the publisher's due time to the subscriber, at the lowest rate; CPU and the machine's load average are those of the peak run.\n\n", m.Conns)
+	fmt.Fprintln(w, "| protocol | server | peak deliveries/s (at publications/s) | kept up to (publications/s) | Herald ÷ | p50 / p99 ms at the lowest rate | server / client CPU in cores (load average) | note |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, row := range peerRows {
 		h := res.cell("herald", row.key)
@@ -66,7 +66,7 @@ func writePeers(w io.Writer, res *peerResults) {
 				if l := c.low.Latency; l != nil {
 					lat = fmt.Sprintf("%.1f / %.1f", l.P50/1000, l.P99/1000)
 				}
-				cpu = fmt.Sprintf("%.2f / %.2f", c.peak.CPU.Server, c.peak.CPU.Client)
+				cpu = fmt.Sprintf("%.2f / %.2f (load %.1f)", c.peak.CPU.Server, c.peak.CPU.Client, c.peak.Env.LoadStart)
 			}
 			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", row.name, n, figure, kept, ratio, lat, cpu, mdCell(note))
 		}
