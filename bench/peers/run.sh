@@ -2,20 +2,23 @@
 # Herald side by side with its peers, in one run (issue #8).
 #
 # Installs what is missing (Debian: mosquitto, nats-server, activemq with
-# libmqtt-client-java, rabbitmq-server; Go: bench/peers/mochi), then for
-# each server in turn starts it on 127.0.0.1 with non-standard ports and a
-# configuration written to a temporary directory, runs the same `herald
-# bench fanout` rows against it, and stops it:
+# libmqtt-client-java, rabbitmq-server; Go: bench/peers/mochi), runs
+# Herald's other targets (idle memory, chat, RPC latency at 10,000 req/s)
+# before any other server is up, then starts every server on 127.0.0.1 with
+# non-standard ports and a configuration written to a temporary directory
+# and runs the same `herald bench fanout` rows against each:
 #
-#   mqtt-tcp-qos0  mqtt-ws-qos0  mqtt-tcp-qos1  stomp-tcp  stomp-ws
+#   mqtt-tcp-qos0  mqtt-ws-qos0  mqtt-tcp-qos1  stomp-tcp  stomp-ws  json-ws
 #
-# Each row climbs a rate ladder ($RATES publications/s to $CONNS
-# subscribers, $DUR each) until a run falls behind (a delivery missing, or
-# deliveries/s, counted to the last delivery, below 90% of the offered
-# rate: about 0.3 s of backlog at the end of a 3 s run). Herald also runs the
-# issue's other targets: idle memory, chat, RPC latency at 10,000 req/s.
-# A server that cannot start, or has no listener for a row, is recorded
-# as such, never skipped silently.
+# Row by row, every server climbs a rate ladder ($RATES publications/s to
+# $CONNS subscribers, $DUR each), rung by rung across the servers (so the
+# servers compared on a rung are measured seconds apart), until a run
+# falls behind (a delivery missing, or deliveries/s, counted to the last
+# delivery, below 90% of the offered rate: about 0.3 s of backlog at the
+# end of a 3 s run). A server that cannot start, or has no listener for a
+# row, is recorded as such, never skipped silently. RabbitMQ's schedulers
+# are told not to busy-wait (+sbwt none), since every server stays up
+# while the others are measured.
 #
 # Output: bench/results/<date>-peers.jsonl (a meta line, one status line
 # per server, one JSON report per run) and, printed and written to
@@ -114,24 +117,30 @@ status() {
 # na NAME ROW WHY: a row this server cannot serve.
 na() { jq -nc --arg peer "$1" --arg row "$2" --arg why "$3" '{peer: $peer, row: $row, na: $why}' >>"$RUN"; }
 
-# ladder NAME ROW PID URL [ARGS...]: one warm-up run, then the rate ladder.
+# ladder NAME ROW PID URL [ARGS...]: registers a row of a server; the
+# rows are measured once every server is up (see the end).
+TARGETS=()
 ladder() {
-	local name=$1 row=$2 pid=$3 url=$4 line rate
+	local name=$1 row=$2 pid=$3
+	shift 3
+	TARGETS+=("$name|$row|$pid|$*")
+}
+
+# measure NAME ROW PID RATE URL [ARGS...]: one run, appended to $RUN;
+# returns 1 when the server fell behind (or gave no report).
+measure() {
+	local name=$1 row=$2 pid=$3 rate=$4 line
 	shift 4
-	timeout 30 "$BIN" bench fanout --url "$url" "$@" --conns 100 --rate 50 --duration 500ms --size 64 --timeout 3s \
-		--json --quiet >/dev/null 2>>"$TMP/bench.err" || true
-	for rate in $RATES; do
-		line=$(timeout 60 "$BIN" bench fanout --url "$url" "$@" --conns "$CONNS" --rate "$rate" --duration "$DUR" --size 64 \
-			--timeout 3s --pid "$pid" --json --quiet --label "$name/$row" 2>>"$TMP/bench.err" || true)
-		if [ -z "$line" ]; then
-			jq -nc --arg peer "$name" --arg row "$row" --argjson rate "$rate" '{peer: $peer, row: $row, rate: $rate, error: "no report (see stderr of the run)"}' >>"$RUN"
-			say "$name $row at $rate/s: no report"
-			return
-		fi
-		echo "$line" >>"$RUN"
-		echo "$line" | jq -r '"peers: \(.label) \(.settings.rate)/s: \(.received)/\(.expected) at \(.rate)/s, p50 \(.latency_us.p50 // "-") µs p99 \(.latency_us.p99 // "-") µs, server cpu \(.cpu.server_cores // "-") \(.error // "")"' >&2
-		echo "$line" | jq -e '.error == null and .expected > 0 and .received == .expected and .rate >= 0.90 * .offered' >/dev/null || return 0
-	done
+	line=$(timeout 60 "$BIN" bench fanout --url "$@" --conns "$CONNS" --rate "$rate" --duration "$DUR" --size 64 \
+		--timeout 3s --pid "$pid" --json --quiet --label "$name/$row" 2>>"$TMP/bench.err" || true)
+	if [ -z "$line" ]; then
+		jq -nc --arg peer "$name" --arg row "$row" --argjson rate "$rate" '{peer: $peer, row: $row, rate: $rate, error: "no report (see stderr of the run)"}' >>"$RUN"
+		say "$name $row at $rate/s: no report"
+		return 1
+	fi
+	echo "$line" >>"$RUN"
+	echo "$line" | jq -r '"peers: \(.label) \(.settings.rate)/s: \(.received)/\(.expected) at \(.rate)/s, p50 \(.latency_us.p50 // "-") µs p99 \(.latency_us.p99 // "-") µs, server cpu \(.cpu.server_cores // "-"), load \(.env.loadavg_start) \(.error // "")"' >&2
+	echo "$line" | jq -e '.error == null and .expected > 0 and .received == .expected and .rate >= 0.90 * .offered' >/dev/null
 }
 
 # started NAME PID PORT...: waits for the ports; records the failure and
@@ -158,7 +167,7 @@ started() {
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 peer_herald() {
-	local http mq st pid spid burl metrics
+	local http mq st pid
 	http=$(freeport) mq=$(freeport) st=$(freeport)
 	VERSION="herald $(git describe --always --dirty 2>/dev/null || echo dev)"
 	"$BIN" serve --listen "127.0.0.1:$http" --mqtt-listen "127.0.0.1:$mq" --stomp-listen "127.0.0.1:$st" \
@@ -172,10 +181,13 @@ peer_herald() {
 	ladder herald stomp-tcp "$pid" "stomp://127.0.0.1:$st"
 	ladder herald stomp-ws "$pid" "ws://127.0.0.1:$http/ws" --protocol stomp
 	ladder herald json-ws "$pid" "ws://127.0.0.1:$http/ws"
-	stop "$pid"
+}
 
-	# The issue's other targets, on the library server of bench/run.sh
-	# (Herald with an "echo" method), one fresh process each.
+# The issue's other targets, on the library server of bench/run.sh (Herald
+# with an "echo" method), one fresh process each, before any other server
+# starts.
+herald_targets() {
+	local spid burl metrics
 	target() {
 		local label=$1
 		shift
@@ -220,7 +232,6 @@ peer_mosquitto() {
 	ladder mosquitto mqtt-tcp-qos1 "$pid" "mqtt://127.0.0.1:$tcp" --qos 1
 	na mosquitto stomp-tcp "no STOMP"
 	na mosquitto stomp-ws "no STOMP"
-	stop "$pid"
 }
 
 peer_nats() {
@@ -245,7 +256,6 @@ peer_nats() {
 	ladder nats mqtt-tcp-qos1 "$pid" "mqtt://127.0.0.1:$mq" --qos 1
 	na nats stomp-tcp "no STOMP"
 	na nats stomp-ws "no STOMP"
-	stop "$pid"
 }
 
 peer_activemq() {
@@ -288,7 +298,6 @@ peer_activemq() {
 	ladder activemq mqtt-tcp-qos1 "$pid" "mqtt://127.0.0.1:$mq" --qos 1
 	ladder activemq stomp-tcp "$pid" "stomp://127.0.0.1:$st"
 	na activemq stomp-ws "Debian's build has no WebSocket transport"
-	stop "$pid"
 }
 
 peer_rabbitmq() {
@@ -317,7 +326,8 @@ peer_rabbitmq() {
 	env HOME="$base/home" RABBITMQ_NODENAME="heraldbench@$(hostname -s)" RABBITMQ_MNESIA_BASE="$base/mnesia" \
 		RABBITMQ_LOG_BASE="$base/log" RABBITMQ_CONFIG_FILE="$base/rabbitmq.conf" \
 		RABBITMQ_ENABLED_PLUGINS_FILE="$base/enabled_plugins" RABBITMQ_DIST_PORT="$dist" ERL_EPMD_PORT="$EPMD_PORT" \
-		RABBITMQ_PID_FILE="$base/pid" /usr/lib/rabbitmq/bin/rabbitmq-server >"$TMP/rabbitmq.log" 2>&1 &
+		RABBITMQ_PID_FILE="$base/pid" RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none" \
+		/usr/lib/rabbitmq/bin/rabbitmq-server >"$TMP/rabbitmq.log" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
 	started rabbitmq "$pid" "$TMP/rabbitmq.log" "$st" "$mq" "$wst" "$wmq" || return 0
@@ -328,8 +338,6 @@ peer_rabbitmq() {
 	ladder rabbitmq mqtt-tcp-qos1 "$pid" "mqtt://127.0.0.1:$mq" --qos 1
 	ladder rabbitmq stomp-tcp "$pid" "stomp://guest:guest@127.0.0.1:$st"
 	ladder rabbitmq stomp-ws "$pid" "ws://guest:guest@127.0.0.1:$wst/ws" --protocol stomp
-	stop "$pid"
-	ERL_EPMD_PORT=$EPMD_PORT epmd -kill >/dev/null 2>&1 || true
 }
 
 peer_mochi() {
@@ -346,10 +354,13 @@ peer_mochi() {
 	ladder mochi mqtt-tcp-qos1 "$pid" "mqtt://127.0.0.1:$tcp" --qos 1
 	na mochi stomp-tcp "no STOMP"
 	na mochi stomp-ws "no STOMP"
-	stop "$pid"
 }
 
 START=$(date +%s)
+case " $PEERS " in *" herald "*) herald_targets ;; esac
+say "herald targets done at $(($(date +%s) - START)) s"
+
+# Start every server; each stays up until the end.
 for p in $PEERS; do
 	for ATTEMPT in 1 2; do
 		VERSION= STARTED=
@@ -358,7 +369,32 @@ for p in $PEERS; do
 		[ -n "$STARTED" ] || ! grep -q "\"peer\":\"$p\",\"status\"" "$RUN" || break
 		[ -n "$STARTED" ] && break
 	done
-	say "$p done at $(($(date +%s) - START)) s (load average $(cut -d' ' -f1 /proc/loadavg))"
+done
+say "servers up at $(($(date +%s) - START)) s (load average $(cut -d' ' -f1 /proc/loadavg))"
+
+# Measure row by row, and within a row rung by rung across the servers, so
+# that the servers compared on a rung are measured within seconds of each
+# other: on a shared machine the load drifts. A server leaves the row's
+# ladder at the first rung it does not keep up with.
+declare -A ALIVE
+for row in mqtt-tcp-qos0 mqtt-ws-qos0 mqtt-tcp-qos1 stomp-tcp stomp-ws json-ws; do
+	for t in "${TARGETS[@]}"; do
+		IFS='|' read -r name trow pid args <<<"$t"
+		[ "$trow" = "$row" ] || continue
+		ALIVE[$name]=1
+		# shellcheck disable=SC2086 # args is URL and flags, no spaces inside
+		timeout 30 "$BIN" bench fanout --url $args --conns 100 --rate 50 --duration 500ms --size 64 --timeout 3s \
+			--json --quiet >/dev/null 2>>"$TMP/bench.err" || true
+	done
+	for rate in $RATES; do
+		for t in "${TARGETS[@]}"; do
+			IFS='|' read -r name trow pid args <<<"$t"
+			[ "$trow" = "$row" ] && [ "${ALIVE[$name]}" = 1 ] || continue
+			# shellcheck disable=SC2086
+			measure "$name" "$row" "$pid" "$rate" $args || ALIVE[$name]=0
+		done
+	done
+	say "$row done at $(($(date +%s) - START)) s (load average $(cut -d' ' -f1 /proc/loadavg))"
 done
 
 mv "$RUN" "$OUT"
