@@ -326,7 +326,7 @@ peer_rabbitmq() {
 	env HOME="$base/home" RABBITMQ_NODENAME="heraldbench@$(hostname -s)" RABBITMQ_MNESIA_BASE="$base/mnesia" \
 		RABBITMQ_LOG_BASE="$base/log" RABBITMQ_CONFIG_FILE="$base/rabbitmq.conf" \
 		RABBITMQ_ENABLED_PLUGINS_FILE="$base/enabled_plugins" RABBITMQ_DIST_PORT="$dist" ERL_EPMD_PORT="$EPMD_PORT" \
-		RABBITMQ_PID_FILE="$base/pid" RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none" \
+		RABBITMQ_PID_FILE="$base/pid" ERL_CRASH_DUMP="$base/erl_crash.dump" RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+sbwt none +sbwtdcpu none +sbwtdio none" \
 		/usr/lib/rabbitmq/bin/rabbitmq-server >"$TMP/rabbitmq.log" 2>&1 &
 	pid=$!
 	PIDS+=("$pid")
