@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -80,6 +81,7 @@ func runFanoutWorker(ctx context.Context, cfg *Config, drv fanoutDriver, stdin i
 		fmt.Fprintf(stderr, "%s worker: %v\n", cfg.Scenario, err)
 		return 1
 	}
+	stopTicks := sendProgress(enc, stats)
 	cpu := startCPU(0)
 	var order fanoutOrder
 	if line, _ := bufio.NewReader(stdin).ReadBytes('\n'); len(line) > 0 {
@@ -92,6 +94,7 @@ func runFanoutWorker(ctx context.Context, cfg *Config, drv fanoutDriver, stdin i
 	}
 	rep.Received, rep.Expected = stats.Received.Load(), order.Owed*n
 	rep.CPU = cpu.stop()
+	stopTicks()
 	subs.close()
 	stop()
 	rep.LatencyHist = subs.latency()
@@ -123,12 +126,13 @@ func runFanoutParent(ctx context.Context, cfg *Config, drv fanoutDriver, say, st
 		return rep
 	}
 	openStart := time.Now()
+	tally := &workerTally{stats: stats}
 	var procs []*workerProc
 	first := 0
 	for k, share := range splitShares(cfg.Conns, cfg.Workers) {
 		args := append(slices.Clone(cfg.prefix), fanoutWorkerArgs(cfg, k, share, first)...)
 		first += share
-		w, err := startWorker(exe, args, stderr)
+		w, err := startWorker(exe, args, stderr, tally.add())
 		if err != nil {
 			rep.fail(fmt.Errorf("worker %d: %w", k, err))
 			continue
@@ -213,9 +217,10 @@ func runFanoutParent(ctx context.Context, cfg *Config, drv fanoutDriver, say, st
 	agg := Aggregate(finals)
 	rep.Sent, rep.Received, rep.Expected = stats.Sent.Load(), agg.Received, order.Owed*int64(rep.Opened)
 	rep.LatencyHist = agg.LatencyHist
-	rep.Errors = agg.Errors + stats.Errors.Load()
+	// The workers' final reports have their exact counts; the parent's
+	// stats also hold what their progress messages added.
+	rep.Errors = agg.Errors + stats.Errors.Load() - tally.errors.Load()
 	rep.CPU.Client = round2(rep.CPU.Client + agg.CPU.Client)
-	rep.Series = mergeSeries(rep.Series, agg.Series)
 	rep.CloseMS = max(agg.CloseMS, ms(time.Since(closeStart)))
 	if agg.Error != "" {
 		rep.fail(errors.New(agg.Error))
@@ -230,4 +235,45 @@ func runFanoutParent(ctx context.Context, cfg *Config, drv fanoutDriver, say, st
 	fmt.Fprintf(say, "Closed %d connections to %s\n", rep.Opened, cfg.Target.Addr)
 	rep.finish()
 	return rep
+}
+
+// sendProgress sends the worker's counts to the parent every second
+// until the returned stop is called.
+func sendProgress(enc *json.Encoder, stats *Stats) (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				enc.Encode(workerMsg{Phase: "progress", Progress: &workerProgress{
+					Conns: stats.Open.Load(), Received: stats.Received.Load(), Errors: stats.Errors.Load()}})
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
+}
+
+// workerTally folds the workers' progress messages into the parent's
+// stats (as differences from each worker's previous message), so the
+// parent's progress line and series count every process.
+type workerTally struct {
+	stats  *Stats
+	errors atomic.Int64 // errors added so far
+}
+
+// add returns the progress handler of one more worker.
+func (t *workerTally) add() func(workerProgress) {
+	var last workerProgress // the worker's reading goroutine only
+	return func(p workerProgress) {
+		t.stats.Open.Add(p.Conns - last.Conns)
+		t.stats.Received.Add(p.Received - last.Received)
+		t.stats.Errors.Add(p.Errors - last.Errors)
+		t.errors.Add(p.Errors - last.Errors)
+		last = p
+	}
 }
