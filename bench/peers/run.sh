@@ -81,6 +81,7 @@ go build -o "$HBENCH" ./bench/cmd/hbench
 MOCHI_ERR=
 (cd bench/peers/mochi && go build -o "$MOCHI" .) 2>"$TMP/mochi-build.log" || MOCHI_ERR="build failed: $(head -c 300 "$TMP/mochi-build.log" | tr '\n"' ' _')"
 
+DIRTY=$(git status --porcelain 2>/dev/null | wc -l) # before the results file exists
 mkdir -p "$(dirname "$OUT")"
 : >"$OUT.tmp"
 RUN=$OUT.tmp
@@ -100,7 +101,7 @@ print(s.getsockname()[1])'
 waitport() { for _ in $(seq "${2:-100}"); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.2; done; return 1; }
 
 jq -nc --arg date "$(date -u +%FT%TZ)" --arg commit "$(git rev-parse --short HEAD 2>/dev/null || echo none)" \
-	--arg dirty "$(git status --porcelain 2>/dev/null | wc -l)" --arg go "$(go version)" --arg kernel "$(uname -r)" \
+	--arg dirty "$DIRTY" --arg go "$(go version)" --arg kernel "$(uname -r)" \
 	--arg cpus "$(nproc)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs)" \
 	--arg mem "$(free -g | awk '/Mem:/ {print $2 " GiB"}')" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
 	--arg conns "$CONNS" --arg dur "$DUR" --arg rates "$RATES" \

@@ -15,7 +15,7 @@ func writePeers(w io.Writer, res *peerResults) {
 		fmt.Fprintf(w, " (plus %d uncommitted files)", m.Dirty)
 	}
 	fmt.Fprintf(w, ". Machine: %d × %s, %s, Linux %s, %s; load average at the start %s. "+
-		"Every server and the load client share the machine, one server running at a time.\n\n",
+		"Every server and the load client share the machine; during the fan-out rows every server is up and one is measured at a time.\n\n",
 		m.CPUs, m.CPU, m.Memory, m.Kernel, m.Go, m.Load)
 	fmt.Fprintf(w, "Each row: `%s`, R climbing %s publications/s until a run falls behind; one warm-up run first.\n\n", m.Command, m.Rates)
 
