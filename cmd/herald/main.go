@@ -2,7 +2,7 @@
 // configuration, one HTTP listener and the demo web app.
 //
 //	herald [serve] [flags]   run the server (the default)
-//	herald bench SCENARIO    load-test a server (chat, fanout, rpc, idle, serve)
+//	herald bench SCENARIO    load-test a server (chat, fanout, sse, rpc, echo, idle, serve)
 //	herald version           print the version and build information
 //	herald help              print this help
 package main
@@ -80,7 +80,7 @@ func writeUsage(w io.Writer) {
 
 Usage:
   herald [serve] [flags]   run the server (the default command)
-  herald bench SCENARIO    load-test a server: chat, fanout, rpc, idle, serve
+  herald bench SCENARIO    load-test a server: chat, fanout, sse, rpc, echo, idle, serve
                            (herald bench help lists their flags)
   herald version           print the version and build information
   herald help              print this help

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/heraldhq/herald/internal/wsframe"
@@ -28,22 +29,29 @@ import (
 // Members join the room asynchronously after their handshake, so before
 // measuring, a warm-up message (starting with 'W') is broadcast every
 // 100 ms until every member has received one; warm-up deliveries are not
-// counted. Measured messages start with 'M'.
+// counted. Measured messages start with 'M' and carry their send time.
+//
+// Any WebSocket server that broadcasts every text message to every
+// member can be the target (--subprotocol names what it wants, "" for
+// nothing), which is what reference 001's server does.
 func runChat(ctx context.Context, cfg *Config, say, stderr io.Writer) *Report {
 	rep := newReport(cfg)
 	rep.Settings = Settings{Messages: cfg.Messages, Size: cfg.Size, Window: cfg.Window}
 	rep.Unit = "deliveries"
 	stats := NewStats()
-	stop := startProgress(stderr, cfg.Quiet, "chat", stats)
+	stop := startProgress(stderr, cfg, "chat", stats, rep)
 	defer stop()
 
 	joined := NewCounter()
+	hists := make([]*Histogram, cfg.Conns)
 	d := &Dialer{
-		Target: cfg.Target, Protocol: "chat", Sources: cfg.Sources,
+		Target: cfg.Target, Protocol: cfg.Subprotocol, Sources: cfg.Sources,
 		Concurrency: cfg.DialConcurrency, ReadBuffer: cfg.ReadBuffer, Timeout: cfg.Timeout, Stats: stats,
 		Setup: func(c *Conn) {
 			var n int64 // deliveries in the current read; reader goroutine only
 			seen := false
+			h := NewHistogram()
+			hists[c.ID] = h
 			c.OnData = func(_ byte, p []byte) {
 				if len(p) > 0 && p[0] == 'W' {
 					if !seen {
@@ -51,6 +59,11 @@ func runChat(ctx context.Context, cfg *Config, say, stderr io.Writer) *Report {
 						joined.Add(1)
 					}
 					return
+				}
+				if len(p) > 1 && p[0] == 'M' {
+					if sent, ok := parseInt(p[1:]); ok {
+						h.Record(time.Now().UnixNano() - sent)
+					}
 				}
 				n++
 			}
@@ -66,7 +79,12 @@ func runChat(ctx context.Context, cfg *Config, say, stderr io.Writer) *Report {
 	if conns == nil {
 		return rep
 	}
-	defer closeConns(conns, cfg, stats, rep, say, nil)
+	defer closeConns(conns, cfg, stats, rep, say, func() {
+		rep.LatencyHist = NewHistogram()
+		for _, h := range hists {
+			rep.LatencyHist.Merge(h)
+		}
+	})
 
 	n := int64(len(conns))
 	if err := joinRoom(conns, joined, stats, time.Now().Add(cfg.Timeout)); err != nil {
@@ -74,7 +92,16 @@ func runChat(ctx context.Context, cfg *Config, say, stderr io.Writer) *Report {
 		return rep
 	}
 
-	payload := appendPad(append(make([]byte, 0, cfg.Size), 'M'), cfg.Size-1)
+	// A measured message is "M<send time in unix ns>:<padding>" when
+	// --size leaves room, so every member records the broadcast's latency.
+	build := func(b []byte, now int64) []byte {
+		b = append(b, 'M')
+		if cfg.Size >= 21 {
+			b = strconv.AppendInt(b, now, 10)
+			b = append(b, ':')
+		}
+		return appendPad(b, cfg.Size-len(b))
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed))
 	window := int64(cfg.Window)
 	cpu := startCPU(cfg.PID)
@@ -88,7 +115,7 @@ func runChat(ctx context.Context, cfg *Config, say, stderr io.Writer) *Report {
 				break
 			}
 		}
-		if werr := conns[rng.IntN(len(conns))].WriteMessage(wsframe.OpText, payload); werr != nil {
+		if werr := conns[rng.IntN(len(conns))].WriteWith(wsframe.OpText, time.Now().UnixNano(), build); werr != nil {
 			err = fmt.Errorf("send: %w", werr)
 			break
 		}

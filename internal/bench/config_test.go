@@ -51,6 +51,9 @@ func TestParseArgsFlags(t *testing.T) {
 		c.Target.Path != "/x" {
 		t.Fatalf("%+v", c)
 	}
+	if c, err := ParseArgs(strings.Fields("idle --workers 3"), io.Discard); err != nil || c.Procs != 3 {
+		t.Fatalf("idle --workers: %+v %v", c, err)
+	}
 	c, err = ParseArgs([]string{"table", "a.jsonl", "b.jsonl"}, io.Discard)
 	if err != nil || len(c.Files) != 2 {
 		t.Fatalf("table: %+v %v", c, err)

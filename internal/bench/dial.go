@@ -105,11 +105,7 @@ func (d *Dialer) dial(ctx context.Context, id int) (*Conn, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	nd := net.Dialer{Timeout: timeout}
-	if len(d.Sources) > 0 {
-		nd.LocalAddr = &net.TCPAddr{IP: d.Sources[id%len(d.Sources)].AsSlice()}
-	}
-	nc, err := nd.DialContext(ctx, "tcp", d.Target.Addr)
+	nc, err := dialFrom(ctx, d.Sources, id, d.Target.Addr, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -131,4 +127,15 @@ func (d *Dialer) dial(ctx context.Context, id int) (*Conn, error) {
 	}
 	c.start()
 	return c, nil
+}
+
+// dialFrom opens a TCP connection to addr from source address
+// sources[id % len(sources)], or one the kernel picks when sources is
+// empty.
+func dialFrom(ctx context.Context, sources []netip.Addr, id int, addr string, timeout time.Duration) (net.Conn, error) {
+	nd := net.Dialer{Timeout: timeout}
+	if len(sources) > 0 {
+		nd.LocalAddr = &net.TCPAddr{IP: sources[id%len(sources)].AsSlice()}
+	}
+	return nd.DialContext(ctx, "tcp", addr)
 }

@@ -5,9 +5,15 @@
 // # Scenarios
 //
 //   - chat: reference 001's chat load test (N members, M broadcasts),
-//     paced by a window of outstanding broadcasts; deliveries/s.
-//   - fanout: herald.v1 subscribers of one topic and an open-loop
-//     publisher; deliveries/s and end-to-end latency percentiles.
+//     paced by a window of outstanding broadcasts, against Herald or any
+//     WebSocket broadcast server; deliveries/s and latency.
+//   - fanout: subscribers of one topic and an open-loop publisher, over
+//     herald.v1, STOMP 1.2 (TCP or WebSocket) or MQTT 3.1.1 (TCP or
+//     WebSocket), against Herald or any broker; deliveries/s and
+//     end-to-end latency percentiles from timestamps in the payload.
+//     With --workers the subscribers live in worker processes.
+//   - sse: fanout with Server-Sent Events subscribers.
+//   - echo: closed-loop round trips against any WebSocket echo server.
 //   - rpc: JSON-RPC request/response, closed loop or open loop at a fixed
 //     rate with latency from the scheduled send time; req/s and
 //     percentiles.
@@ -30,6 +36,9 @@
 // (counter.go), and record latencies in per-connection log-linear
 // histograms (histogram.go) merged at the end: receiving a message
 // allocates nothing.
+//
+// Reports are text, one JSON line (--json, with the throughput second by
+// second) and a chart (--report FILE.svg or .html, chart.go).
 //
 // Every report carries the CPU used by the client and, with --pid, by the
 // server during the measurement, and the load average: on a shared

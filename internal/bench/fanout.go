@@ -4,17 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strconv"
 	"time"
 
 	"github.com/heraldhq/herald/internal/wsframe"
 )
 
-// runFanout measures publish/subscribe fan-out over herald.v1: --conns
-// subscribers of one topic, and one more connection publishing with the
-// JSON-RPC "publish" method at --rate messages per second, open loop
-// (publication k is due at start + k/rate whatever happened before).
+// heraldDriver is fanout over herald.v1: --conns subscribers of one
+// topic, and one more connection publishing with the JSON-RPC "publish"
+// method at --rate messages per second, open loop (publication k is due
+// at start + k/rate whatever happened before).
 //
 // The published data is a JSON string "<due time in unix ns>:<padding>"
 // of --size bytes; every subscriber reads the time back from its
@@ -22,98 +21,65 @@ import (
 // lateness, the server's queueing and the delivery, and coordinated
 // omission cannot hide a stall. After the last publication the run waits
 // for every delivery (published × subscribers) or --timeout.
-func runFanout(ctx context.Context, cfg *Config, say, stderr io.Writer) *Report {
-	rep := newReport(cfg)
-	rep.Settings = Settings{Rate: cfg.Rate, Duration: cfg.Duration.String(), Size: cfg.Size, Topic: cfg.Topic}
-	rep.Unit = "deliveries"
-	rep.Offered = cfg.Rate * float64(cfg.Conns)
-	stats := NewStats()
-	stop := startProgress(stderr, cfg.Quiet, "fanout", stats)
-	defer stop()
+type heraldDriver struct{}
 
+func (heraldDriver) mode(*Config) string { return "" }
+
+func (heraldDriver) subscribers(ctx context.Context, cfg *Config, stats *Stats, first, n int) *subSide {
 	topic, _ := json.Marshal(cfg.Topic)
 	subscribe := fmt.Appendf(nil, `{"jsonrpc":"2.0","id":1,"method":"subscribe","params":{"topic":%s}}`, topic)
 	subscribed := NewCounter()
-	subs := make([]*fanoutSub, cfg.Conns)
+	subs := make([]*fanoutSub, n)
 	d := &Dialer{
-		Target: cfg.Target, Protocol: "herald.v1", Sources: cfg.Sources,
+		Target: cfg.Target, Protocol: or(cfg.Subprotocol, "herald.v1"), Sources: cfg.Sources,
 		Concurrency: cfg.DialConcurrency, ReadBuffer: cfg.ReadBuffer, Timeout: cfg.Timeout, Stats: stats,
 		Setup: func(c *Conn) {
 			s := &fanoutSub{stats: stats, subscribed: subscribed, hist: NewHistogram()}
 			c.OnData, c.AfterRead = s.onData, s.afterRead
-			subs[c.ID] = s
+			subs[c.ID-first] = s
 			if err := c.WriteMessage(wsframe.OpText, subscribe); err != nil {
 				stats.Errors.Add(1)
 			}
 		},
 	}
-	conns := openConns(ctx, cfg, d, 0, cfg.Conns, rep, say)
-	if conns == nil {
-		return rep
-	}
+	res := d.Open(ctx, first, n)
+	conns := res.Conns
+	return &subSide{res: res, opened: len(conns), subscribed: subscribed,
+		close:   func() { closeAll(conns, time.Now().Add(5*time.Second)) },
+		latency: func() *Histogram { return mergeHists(subs, func(s *fanoutSub) *Histogram { return s.hist }) }}
+}
+
+func (heraldDriver) publisher(ctx context.Context, cfg *Config, stats *Stats, id int) (*pubSide, error) {
+	return heraldPublisher(ctx, cfg, cfg.Target, stats, id)
+}
+
+// heraldPublisher opens a herald.v1 publishing connection to t.
+func heraldPublisher(ctx context.Context, cfg *Config, t Target, stats *Stats, id int) (*pubSide, error) {
+	topic, _ := json.Marshal(cfg.Topic)
 	pub := &publisher{stats: stats, size: cfg.Size, acked: NewCounter(), refused: NewCounter()}
 	pub.prefix = fmt.Appendf(nil, `,"method":"publish","params":{"topic":%s,"data":"`, topic)
 	pub.build = pub.request
-	pd := *d
-	pd.Setup = func(c *Conn) { c.OnData, c.AfterRead = pub.onData, pub.afterRead }
-	pubRes := pd.Open(ctx, cfg.Conns, 1)
-	all := append(conns, pubRes.Conns...)
-	defer closeConns(all, cfg, stats, rep, say, func() {
-		rep.LatencyHist = NewHistogram()
-		for _, s := range subs {
-			if s != nil {
-				rep.LatencyHist.Merge(s.hist)
+	d := &Dialer{Target: t, Protocol: "herald.v1", Timeout: cfg.Timeout, Stats: stats,
+		Setup: func(c *Conn) { c.OnData, c.AfterRead = pub.onData, pub.afterRead }}
+	res := d.Open(ctx, id, 1)
+	if len(res.Conns) == 0 {
+		return nil, res.FirstErr
+	}
+	c := res.Conns[0]
+	return &pubSide{
+		send: func(due int64) error { return c.WriteWith(wsframe.OpText, due, pub.build) },
+		// A refused publication (an error response) is delivered to
+		// nobody, so what is owed is known once every one is answered.
+		settle: func(sent int64, deadline time.Time) (int64, int64, error) {
+			var err error
+			if !pub.acked.WaitAtLeast(sent, deadline) {
+				err = fmt.Errorf("only %d of %d publications answered", pub.acked.Load(), sent)
 			}
-		}
-	})
-	if len(pubRes.Conns) == 0 {
-		rep.fail(fmt.Errorf("publisher: %w", pubRes.FirstErr))
-		return rep
-	}
-	n := int64(len(conns))
-	if !subscribed.WaitAtLeast(n, time.Now().Add(cfg.Timeout)) {
-		rep.fail(fmt.Errorf("only %d of %d subscriptions confirmed", subscribed.Load(), n))
-		return rep
-	}
-
-	cpu := startCPU(cfg.PID)
-	start := time.Now()
-	interval := float64(time.Second) / cfg.Rate
-	base := start.UnixNano()
-	for k := int64(0); ; k++ {
-		off := time.Duration(float64(k) * interval)
-		if off >= cfg.Duration {
-			break
-		}
-		if wait := time.Until(start.Add(off)); wait > 0 {
-			time.Sleep(wait)
-		}
-		if err := pubRes.Conns[0].WriteWith(wsframe.OpText, base+int64(off), pub.build); err != nil {
-			rep.fail(fmt.Errorf("publish: %w", err))
-			break
-		}
-		stats.Sent.Add(1)
-	}
-	// A refused publication (an error response) is delivered to nobody,
-	// so what is owed is known once every publication is answered.
-	sent := stats.Sent.Load()
-	deadline := time.Now().Add(cfg.Timeout)
-	var err error
-	if !pub.acked.WaitAtLeast(sent, deadline) {
-		err = fmt.Errorf("only %d of %d publications answered", pub.acked.Load(), sent)
-	}
-	owed := (pub.acked.Load() - pub.refused.Load()) * n
-	if err == nil {
-		err = waitFor(stats.Received, owed, stats, n+1, deadline)
-	}
-	elapsed := time.Since(start)
-	rep.CPU = cpu.stop()
-	rep.Sent, rep.Received, rep.Expected, rep.ElapsedMS = sent, stats.Received.Load(), owed, ms(elapsed)
-	rep.Refused = pub.refused.Load()
-	rep.fail(err)
-	fmt.Fprintf(say, "Sent/Received %d/%d messages in %dms: %.0fmsg/s\n", sent, rep.Received, elapsed.Milliseconds(),
-		float64(rep.Received)/elapsed.Seconds())
-	return rep
+			return pub.acked.Load() - pub.refused.Load(), pub.refused.Load(), err
+		},
+		close: func() { closeAll(res.Conns, time.Now().Add(5*time.Second)) },
+		conns: 1,
+	}, nil
 }
 
 // fanoutSub is one subscriber; its fields belong to its reader goroutine.

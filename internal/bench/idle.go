@@ -29,7 +29,7 @@ func runIdle(ctx context.Context, cfg *Config, say, stderr io.Writer) *Report {
 	rep := newReport(cfg)
 	rep.Settings = Settings{Hold: cfg.Hold.String(), Procs: 1}
 	stats := NewStats()
-	stop := startProgress(stderr, cfg.Quiet, "idle", stats)
+	stop := startProgress(stderr, cfg, "idle", stats, rep)
 	defer stop()
 
 	before := sampleRSS(cfg.PID, rep)

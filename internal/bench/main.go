@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -17,6 +18,7 @@ import (
 func Main(args []string, stdout, stderr io.Writer) int {
 	// The progress line, worker processes and the scenario all write to
 	// stderr; the caller's writer need not be safe for that.
+	tty := isTerminal(stderr)
 	stderr = &syncWriter{w: stderr}
 	cfg, err := ParseArgs(args, stderr)
 	if err != nil {
@@ -26,6 +28,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.prefix = commandPrefix(os.Args, args)
+	cfg.stderrTTY = tty
 	ctx := context.Background()
 	switch cfg.Scenario {
 	case "serve":
@@ -34,9 +37,15 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, cfg, stdout, stderr)
 	case "table":
 		return runTable(cfg.Files, os.Stdin, stdout, stderr)
+	case "peers":
+		return runPeers(cfg.Files, stdout, stderr)
 	case "idle":
 		if cfg.Worker {
 			return runIdleWorker(ctx, cfg, os.Stdin, stdout, stderr)
+		}
+	case "fanout", "sse":
+		if cfg.Worker {
+			return runFanoutWorker(ctx, cfg, driverFor(cfg), os.Stdin, stdout, stderr)
 		}
 	}
 
@@ -54,15 +63,21 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "chat":
 		rep = runChat(ctx, cfg, say, stderr)
 	case "fanout":
-		if cfg.Protocol == "mqtt" {
-			rep = runMQTTFanout(ctx, cfg, say, stderr)
-		} else {
-			rep = runFanout(ctx, cfg, say, stderr)
-		}
+		rep = runFanoutWith(ctx, cfg, driverFor(cfg), say, stderr)
+	case "sse":
+		rep = runFanoutWith(ctx, cfg, driverFor(cfg), say, stderr)
+	case "echo":
+		rep = runEcho(ctx, cfg, say, stderr)
 	case "rpc":
 		rep = runRPC(ctx, cfg, say, stderr)
 	case "idle":
 		rep = runIdle(ctx, cfg, say, stderr)
+	}
+	if cfg.ReportFile != "" {
+		if err := writeReportFile(cfg.ReportFile, rep); err != nil {
+			fmt.Fprintf(stderr, "herald bench: --report: %v\n", err)
+			rep.fail(fmt.Errorf("--report: %w", err))
+		}
 	}
 	if cfg.JSON {
 		writeJSON(stdout, rep, false)

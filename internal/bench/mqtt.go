@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,29 +33,6 @@ const (
 )
 
 var errMQTT = errors.New("mqtt")
-
-// parseMQTTTarget accepts tcp://host:port (plain MQTT) and ws://host[:port]/path
-// (MQTT over WebSocket). A tcp target has an empty Path.
-func parseMQTTTarget(raw string) (Target, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return Target{}, fmt.Errorf("bad --url: %w", err)
-	}
-	switch u.Scheme {
-	case "ws":
-		return ParseTarget(raw)
-	case "tcp", "mqtt":
-		if u.Host == "" {
-			return Target{}, fmt.Errorf("bad --url %q: no host", raw)
-		}
-		addr := u.Host
-		if u.Port() == "" {
-			addr = net.JoinHostPort(u.Hostname(), "1883")
-		}
-		return Target{Addr: addr, Host: u.Host}, nil
-	}
-	return Target{}, fmt.Errorf("bad --url %q: mqtt needs tcp:// or ws://", raw)
-}
 
 // appendRemainingLength appends n in MQTT's variable byte integer encoding.
 func appendRemainingLength(b []byte, n int) []byte {
@@ -154,12 +131,18 @@ type mqttReader struct {
 // Feed parses p and calls fn with each packet's first byte and its body
 // (what follows the fixed header), valid only during the call.
 func (r *mqttReader) Feed(p []byte, fn func(first byte, body []byte) error) error {
-	for len(r.acc) > 0 && len(p) > 0 {
+	// Finish the packet cut by the previous read. The check comes before
+	// the length test so that a packet completed by its last header byte
+	// (a zero-length body) is delivered now, not with the next read.
+	for len(r.acc) > 0 {
 		hdr, total, ok, err := mqttPacketLen(r.acc)
 		if err != nil {
 			return err
 		}
 		if !ok {
+			if len(p) == 0 {
+				return nil
+			}
 			r.acc, p = append(r.acc, p[0]), p[1:]
 			continue
 		}
@@ -168,12 +151,13 @@ func (r *mqttReader) Feed(p []byte, fn func(first byte, body []byte) error) erro
 		}
 		k := min(total-len(r.acc), len(p))
 		r.acc, p = append(r.acc, p[:k]...), p[k:]
-		if len(r.acc) == total {
-			err := fn(r.acc[0], r.acc[hdr:total])
-			r.acc = r.acc[:0]
-			if err != nil {
-				return err
-			}
+		if len(r.acc) < total {
+			return nil
+		}
+		err = fn(r.acc[0], r.acc[hdr:total])
+		r.acc = r.acc[:0]
+		if err != nil {
+			return err
 		}
 	}
 	for len(p) > 0 {
@@ -423,6 +407,8 @@ type mqttDialer struct {
 	ReadBuffer  int
 	Timeout     time.Duration
 	Stats       *Stats
+	Sources     []netip.Addr
+	Subprotocol string // over WebSocket; mqtt by default
 	ClientID    string // prefix; the connection index is appended
 	// Setup runs after CONNACK and before the reader starts.
 	Setup func(c *mqttConn)
@@ -439,7 +425,7 @@ func (d *mqttDialer) dial(id int) (*mqttConn, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	nc, err := net.DialTimeout("tcp", d.Target.Addr, timeout)
+	nc, err := dialFrom(context.Background(), d.Sources, id, d.Target.Addr, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -447,7 +433,11 @@ func (d *mqttDialer) dial(id int) (*mqttConn, error) {
 	nc.SetDeadline(time.Now().Add(timeout))
 	var rest []byte
 	if d.WS {
-		if rest, err = handshake(nc, d.Target, "mqtt", buf); err != nil {
+		proto := d.Subprotocol
+		if proto == "" {
+			proto = "mqtt"
+		}
+		if rest, err = handshake(nc, d.Target, proto, buf); err != nil {
 			nc.Close()
 			return nil, err
 		}

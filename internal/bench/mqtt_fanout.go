@@ -3,13 +3,12 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
+	"os"
 	"strconv"
-	"strings"
 	"time"
 )
 
-// runMQTTFanout is the fanout scenario over MQTT 3.1.1 (--protocol mqtt):
+// mqttDriver is fanout over MQTT 3.1.1 (--protocol mqtt, mqtt://):
 // --conns subscribers (clean sessions, client ids "<prefix>-s<i>") of
 // --topic at --qos, and one more connection publishing at --qos and --rate
 // messages per second, open loop. The payload is "<due time in unix
@@ -17,114 +16,69 @@ import (
 // QoS 1 subscribers acknowledge every message (the PUBACKs of one read go
 // out in one write) and what is owed is counted from the publisher's
 // PUBACKs; at QoS 0 it is every publication times every subscriber.
-func runMQTTFanout(_ context.Context, cfg *Config, say, stderr io.Writer) *Report {
-	rep := newReport(cfg)
-	rep.Settings = Settings{Rate: cfg.Rate, Duration: cfg.Duration.String(), Size: cfg.Size, Topic: cfg.Topic,
-		Mode: fmt.Sprintf("mqtt qos%d", cfg.QoS)}
-	rep.Unit = "deliveries"
-	rep.Offered = cfg.Rate * float64(cfg.Conns)
-	stats := NewStats()
-	stop := startProgress(stderr, cfg.Quiet, "fanout", stats)
-	defer stop()
+type mqttDriver struct{}
 
-	qos := byte(cfg.QoS)
-	prefix := fmt.Sprintf("hb%x-", time.Now().UnixNano()&0xffffffff)
-	subscribed := NewCounter()
-	subs := make([]*mqttSub, cfg.Conns)
-	d := &mqttDialer{
-		Target: cfg.Target, WS: !strings.HasPrefix(cfg.URL, "tcp://") && !strings.HasPrefix(cfg.URL, "mqtt://"),
+func (mqttDriver) mode(cfg *Config) string {
+	return fmt.Sprintf("mqtt qos%d", cfg.QoS)
+}
+
+// mqttClientPrefix makes client ids unique per run and per process.
+func mqttClientPrefix() string {
+	return fmt.Sprintf("hb%x-%d-", time.Now().UnixNano()&0xffffffff, os.Getpid())
+}
+
+func (mqttDriver) dialer(cfg *Config, stats *Stats) *mqttDialer {
+	return &mqttDialer{
+		Target: cfg.Target, WS: cfg.Endpoint.WS, Sources: cfg.Sources, Subprotocol: cfg.Subprotocol,
 		Concurrency: cfg.DialConcurrency, ReadBuffer: cfg.ReadBuffer, Timeout: cfg.Timeout, Stats: stats,
-		ClientID: prefix + "s",
-		Setup: func(c *mqttConn) {
-			s := &mqttSub{c: c, stats: stats, subscribed: subscribed, hist: NewHistogram()}
-			c.OnPacket, c.AfterRead = s.onPacket, s.afterRead
-			subs[c.ID] = s
-			if err := c.write(appendSubscribe(nil, 1, cfg.Topic, qos)); err != nil {
-				stats.Errors.Add(1)
-			}
-		},
 	}
-	res, conns := d.Open(0, cfg.Conns)
-	rep.Opened, rep.Failed, rep.OpenMS, rep.ConnectHist = len(conns), res.Failed, ms(res.Elapsed), res.Connect
-	fmt.Fprintf(say, "Opened %d of %d connections to %s in %dms\n", len(conns), cfg.Conns, cfg.Target.Addr, res.Elapsed.Milliseconds())
-	if res.Failed > 0 {
-		rep.fail(fmt.Errorf("%d connections failed: %w", res.Failed, res.FirstErr))
-	}
-	if len(conns) == 0 {
-		rep.finish()
-		return rep
-	}
+}
 
+func (m mqttDriver) subscribers(_ context.Context, cfg *Config, stats *Stats, first, n int) *subSide {
+	qos := byte(cfg.QoS)
+	subscribed := NewCounter()
+	subs := make([]*mqttSub, n)
+	d := m.dialer(cfg, stats)
+	d.ClientID = mqttClientPrefix() + "s"
+	d.Setup = func(c *mqttConn) {
+		s := &mqttSub{c: c, stats: stats, subscribed: subscribed, hist: NewHistogram()}
+		c.OnPacket, c.AfterRead = s.onPacket, s.afterRead
+		subs[c.ID-first] = s
+		if err := c.write(appendSubscribe(nil, 1, cfg.Topic, qos)); err != nil {
+			stats.Errors.Add(1)
+		}
+	}
+	res, conns := d.Open(first, n)
+	return &subSide{res: res, opened: len(conns), subscribed: subscribed,
+		close:   func() { closeMQTT(conns, time.Now().Add(5*time.Second)) },
+		latency: func() *Histogram { return mergeHists(subs, func(s *mqttSub) *Histogram { return s.hist }) }}
+}
+
+func (m mqttDriver) publisher(_ context.Context, cfg *Config, stats *Stats, id int) (*pubSide, error) {
+	qos := byte(cfg.QoS)
 	pub := &mqttPub{topic: cfg.Topic, qos: qos, size: cfg.Size, acked: NewCounter()}
-	pd := *d
-	pd.ClientID = prefix + "p"
-	pd.Setup = func(c *mqttConn) { c.OnPacket, c.AfterRead = pub.onPacket, pub.afterRead }
-	pres, pconns := pd.Open(cfg.Conns, 1)
-	all := append(conns, pconns...)
-	defer func() {
-		start := time.Now()
-		closeMQTT(all, start.Add(5*time.Second))
-		el := time.Since(start)
-		rep.CloseMS = ms(el)
-		fmt.Fprintf(say, "Closed %d connections to %s in %dms\n", len(all), cfg.Target.Addr, el.Milliseconds())
-		rep.LatencyHist = NewHistogram()
-		for _, s := range subs {
-			if s != nil {
-				rep.LatencyHist.Merge(s.hist)
+	d := m.dialer(cfg, stats)
+	d.ClientID = mqttClientPrefix() + "p"
+	d.Setup = func(c *mqttConn) { c.OnPacket, c.AfterRead = pub.onPacket, pub.afterRead }
+	res, conns := d.Open(id, 1)
+	if len(conns) == 0 {
+		return nil, res.FirstErr
+	}
+	return &pubSide{
+		send: func(due int64) error { return conns[0].writeWith(due, pub.build) },
+		settle: func(sent int64, deadline time.Time) (int64, int64, error) {
+			if qos == 0 {
+				return sent, 0, nil
 			}
-		}
-		rep.Errors = stats.Errors.Load()
-		rep.finish()
-	}()
-	if len(pconns) == 0 {
-		rep.fail(fmt.Errorf("publisher: %w", pres.FirstErr))
-		return rep
-	}
-	n := int64(len(conns))
-	if !subscribed.WaitAtLeast(n, time.Now().Add(cfg.Timeout)) {
-		rep.fail(fmt.Errorf("only %d of %d subscriptions confirmed", subscribed.Load(), n))
-		return rep
-	}
-
-	cpu := startCPU(cfg.PID)
-	start := time.Now()
-	interval := float64(time.Second) / cfg.Rate
-	base := start.UnixNano()
-	for k := int64(0); ; k++ {
-		off := time.Duration(float64(k) * interval)
-		if off >= cfg.Duration {
-			break
-		}
-		if wait := time.Until(start.Add(off)); wait > 0 {
-			time.Sleep(wait)
-		}
-		if err := pconns[0].writeWith(base+int64(off), pub.build); err != nil {
-			rep.fail(fmt.Errorf("publish: %w", err))
-			break
-		}
-		stats.Sent.Add(1)
-	}
-	sent := stats.Sent.Load()
-	deadline := time.Now().Add(cfg.Timeout)
-	var err error
-	published := sent
-	if qos > 0 {
-		if !pub.acked.WaitAtLeast(sent, deadline) {
-			err = fmt.Errorf("only %d of %d publications acknowledged", pub.acked.Load(), sent)
-		}
-		published = pub.acked.Load()
-	}
-	owed := published * n
-	if err == nil {
-		err = waitFor(stats.Received, owed, stats, n+1, deadline)
-	}
-	elapsed := time.Since(start)
-	rep.CPU = cpu.stop()
-	rep.Sent, rep.Received, rep.Expected, rep.ElapsedMS = sent, stats.Received.Load(), owed, ms(elapsed)
-	rep.fail(err)
-	fmt.Fprintf(say, "Sent/Received %d/%d messages in %dms: %.0fmsg/s\n", sent, rep.Received, elapsed.Milliseconds(),
-		float64(rep.Received)/elapsed.Seconds())
-	return rep
+			var err error
+			if !pub.acked.WaitAtLeast(sent, deadline) {
+				err = fmt.Errorf("only %d of %d publications acknowledged", pub.acked.Load(), sent)
+			}
+			return pub.acked.Load(), 0, err
+		},
+		close: func() { closeMQTT(conns, time.Now().Add(5*time.Second)) },
+		conns: 1,
+	}, nil
 }
 
 // mqttSub is one subscriber; its fields belong to its reader goroutine.

@@ -170,24 +170,6 @@ func TestMQTTReaderErrors(t *testing.T) {
 	}
 }
 
-func TestParseMQTTTarget(t *testing.T) {
-	t.Parallel()
-	for raw, want := range map[string]Target{
-		"tcp://127.0.0.1:1883":   {Addr: "127.0.0.1:1883", Host: "127.0.0.1:1883"},
-		"tcp://localhost":        {Addr: "localhost:1883", Host: "localhost"},
-		"ws://127.0.0.1:8080/ws": {Addr: "127.0.0.1:8080", Host: "127.0.0.1:8080", Path: "/ws"},
-	} {
-		if got, err := parseMQTTTarget(raw); err != nil || got != want {
-			t.Errorf("%s: %+v %v", raw, got, err)
-		}
-	}
-	for _, raw := range []string{"http://x/", "tcp://", "wss://x/ws"} {
-		if _, err := parseMQTTTarget(raw); err == nil {
-			t.Errorf("%s accepted", raw)
-		}
-	}
-}
-
 func TestMQTTFanoutEndToEnd(t *testing.T) {
 	t.Parallel()
 	srv := herald.New(herald.Options{})
@@ -222,14 +204,43 @@ func TestMQTTFanoutEndToEnd(t *testing.T) {
 func TestMQTTFanoutFlags(t *testing.T) {
 	t.Parallel()
 	for args, want := range map[string]string{
-		"fanout --protocol mqtt --url http://x/": "mqtt needs tcp:// or ws://",
-		"fanout --protocol stomp":                "--protocol must be herald.v1 or mqtt",
-		"fanout --protocol mqtt --qos 2":         "--qos must be 0 or 1",
-		"fanout --url tcp://127.0.0.1:1883":      "only ws:// is supported",
+		"fanout --protocol mqtt --url http://x/":         "the scheme must be ws, mqtt, stomp or tcp",
+		"fanout --protocol nats":                         `--protocol must be herald.v1, stomp or mqtt, not "nats"`,
+		"fanout --protocol mqtt --qos 2":                 "--qos must be 0 or 1",
+		"fanout --url tcp://127.0.0.1:1883":              "--url tcp:// needs --protocol mqtt or stomp",
+		"fanout --url stomp://127.0.0.1 --protocol mqtt": "--url stomp:// speaks stomp, not --protocol mqtt",
+		"fanout --url mqtt://10.1.2.3":                   "not a loopback address",
 	} {
 		var errw bytes.Buffer
 		if _, err := ParseArgs(strings.Fields(args), &errw); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", args, err, want)
 		}
 	}
+}
+
+func FuzzMQTTReader(f *testing.F) {
+	f.Add([]byte{0x30, 0x06, 0x00, 0x01, 't', 'a', 'b', 'c', 0x40, 0x02, 0x00, 0x01}, 5)
+	f.Add([]byte{0x90, 0x80, 0x01}, 1)
+	f.Fuzz(func(t *testing.T, data []byte, cut int) {
+		if cut < 0 || cut > len(data) {
+			cut = len(data)
+		}
+		var whole, split []string
+		collect := func(out *[]string) func(byte, []byte) error {
+			return func(first byte, body []byte) error {
+				*out = append(*out, string(append([]byte{first}, body...)))
+				return nil
+			}
+		}
+		r1 := mqttReader{Max: 1 << 16}
+		err1 := r1.Feed(data, collect(&whole))
+		r2 := mqttReader{Max: 1 << 16}
+		err2 := r2.Feed(data[:cut], collect(&split))
+		if err2 == nil {
+			err2 = r2.Feed(data[cut:], collect(&split))
+		}
+		if err1 == nil && err2 == nil && strings.Join(whole, "|") != strings.Join(split, "|") {
+			t.Fatalf("whole %q, split at %d %q", whole, cut, split)
+		}
+	})
 }

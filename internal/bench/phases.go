@@ -66,3 +66,26 @@ func (r *Report) fail(err error) {
 		r.Error = err.Error()
 	}
 }
+
+// publishOpenLoop calls send(due) for publication k at start + k/rate
+// until --duration has passed, whatever happened before (open loop), and
+// counts each in stats.Sent. due is the scheduled time in Unix ns, which
+// the payload carries so latency includes the publisher's lateness.
+func publishOpenLoop(cfg *Config, stats *Stats, send func(due int64) error) error {
+	start := time.Now()
+	interval := float64(time.Second) / cfg.Rate
+	base := start.UnixNano()
+	for k := int64(0); ; k++ {
+		off := time.Duration(float64(k) * interval)
+		if off >= cfg.Duration {
+			return nil
+		}
+		if wait := time.Until(start.Add(off)); wait > 0 {
+			time.Sleep(wait)
+		}
+		if err := send(base + int64(off)); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		stats.Sent.Add(1)
+	}
+}

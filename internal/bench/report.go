@@ -38,6 +38,10 @@ type Report struct {
 	Connect   *Latency `json:"connect_us,omitempty"` // dial + handshake
 	CloseMS   float64  `json:"close_ms"`
 
+	// Series is the throughput second by second (the progress line's
+	// samples).
+	Series []Sample `json:"series,omitempty"`
+
 	CPU  CPU         `json:"cpu"`
 	Idle *IdleResult `json:"idle,omitempty"`
 	Env  Env         `json:"env"`
@@ -124,6 +128,7 @@ func Aggregate(reps []Report) Report {
 	out.LatencyHist, out.ConnectHist = NewHistogram(), NewHistogram()
 	out.Conns, out.Opened, out.Failed, out.Sent, out.Received, out.Expected, out.Errors, out.Refused = 0, 0, 0, 0, 0, 0, 0, 0
 	out.CPU = CPU{}
+	out.Series = nil
 	var errs []string
 	var idle *IdleResult
 	for _, r := range reps {
@@ -141,6 +146,7 @@ func Aggregate(reps []Report) Report {
 		out.CPU.Client += r.CPU.Client
 		out.LatencyHist.Merge(r.LatencyHist)
 		out.ConnectHist.Merge(r.ConnectHist)
+		out.Series = mergeSeries(out.Series, r.Series)
 		if r.Error != "" {
 			errs = append(errs, r.Error)
 		}
@@ -217,3 +223,21 @@ func writeText(w io.Writer, r *Report) {
 }
 
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// mergeSeries adds the samples of processes that ran at once, interval by
+// interval (they start within a few milliseconds of each other); times
+// are the later of the two.
+func mergeSeries(a, b []Sample) []Sample {
+	out := make([]Sample, max(len(a), len(b)))
+	for i := range out {
+		var x, y Sample
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		out[i] = Sample{T: max(x.T, y.T), Conns: x.Conns + y.Conns, Recv: x.Recv + y.Recv, Sent: x.Sent + y.Sent, Errors: x.Errors + y.Errors}
+	}
+	return out
+}

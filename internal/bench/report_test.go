@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -16,9 +17,11 @@ func TestAggregate(t *testing.T) {
 	}
 	reps := []Report{
 		{Scenario: "idle", Conns: 10, Opened: 9, Failed: 1, Errors: 1, OpenMS: 20, CloseMS: 3, Received: 5,
-			ConnectHist: h1, CPU: CPU{Client: 0.25}, Idle: &IdleResult{Subscribed: 9}, Error: "1 connections failed"},
+			ConnectHist: h1, CPU: CPU{Client: 0.25}, Idle: &IdleResult{Subscribed: 9}, Error: "1 connections failed",
+			Series: []Sample{{T: 1, Conns: 9, Recv: 100}, {T: 2, Conns: 9, Recv: 50, Errors: 1}}},
 		{Scenario: "idle", Conns: 11, Opened: 11, Refused: 2, OpenMS: 30, CloseMS: 2, Received: 7, Sent: 3,
-			ConnectHist: h2, CPU: CPU{Client: 0.5}, Idle: &IdleResult{Subscribed: 11}},
+			ConnectHist: h2, CPU: CPU{Client: 0.5}, Idle: &IdleResult{Subscribed: 11},
+			Series: []Sample{{T: 1.01, Conns: 11, Recv: 10, Sent: 3}}},
 	}
 	got := Aggregate(reps)
 	if got.Conns != 21 || got.Opened != 20 || got.Failed != 1 || got.Errors != 1 || got.Received != 12 || got.Sent != 3 || got.Refused != 2 {
@@ -26,6 +29,9 @@ func TestAggregate(t *testing.T) {
 	}
 	if got.OpenMS != 30 || got.CloseMS != 3 || got.CPU.Client != 0.75 || got.Idle.Subscribed != 20 || got.Error != "1 connections failed" {
 		t.Fatalf("times/cpu/idle %+v %+v", got, got.Idle)
+	}
+	if want := []Sample{{T: 1.01, Conns: 20, Recv: 110, Sent: 3}, {T: 2, Conns: 9, Recv: 50, Errors: 1}}; fmt.Sprint(got.Series) != fmt.Sprint(want) {
+		t.Fatalf("series %+v, want %+v", got.Series, want)
 	}
 	all := NewHistogram()
 	all.Merge(h1)

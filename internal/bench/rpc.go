@@ -41,7 +41,7 @@ func runRPC(ctx context.Context, cfg *Config, say, stderr io.Writer) *Report {
 	}
 	rep.Unit = "responses"
 	stats := NewStats()
-	stop := startProgress(stderr, cfg.Quiet, "rpc", stats)
+	stop := startProgress(stderr, cfg, "rpc", stats, rep)
 	defer stop()
 
 	r := &rpcRun{cfg: cfg, stats: stats, clients: make([]*rpcClient, cfg.Conns)}

@@ -16,8 +16,9 @@ import (
 
 // benchServer is Herald as a library, the way an application embeds it,
 // plus what the scenarios need: an "echo" method (returns its params) and
-// an echoing text handler. It serves WebSocket on /ws and Prometheus
-// metrics on /metrics.
+// an echoing text handler. It serves WebSocket on /ws, Server-Sent Events
+// on /events, the publish API (loopback, no key) on /api/publish and
+// Prometheus metrics on /metrics.
 type benchServer struct {
 	srv *herald.Server
 	hs  *http.Server
@@ -40,6 +41,8 @@ func newBenchServer(listen string) (*benchServer, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/ws", srv)
 	mux.Handle("/metrics", srv.MetricsHandler())
+	mux.Handle("/events", srv.EventsHandler())
+	mux.Handle("POST /api/publish", srv.PublishHandler(herald.PublishAPIOptions{AllowLoopbackWithoutKey: true}))
 	b := &benchServer{srv: srv, ln: ln, hs: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
 	go b.hs.Serve(ln)
 	return b, nil

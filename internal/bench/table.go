@@ -80,8 +80,12 @@ func scenarioName(r Report) string {
 			return fmt.Sprintf("rpc open loop %.0f/s, %s", r.Settings.Rate, r.Settings.Duration)
 		}
 		return "rpc closed loop, " + r.Settings.Duration
-	case "fanout":
-		return fmt.Sprintf("fanout %.0f/s × %d B, %s", r.Settings.Rate, r.Settings.Size, r.Settings.Duration)
+	case "fanout", "sse":
+		mode := ""
+		if r.Settings.Mode != "" && r.Scenario == "fanout" {
+			mode = " " + r.Settings.Mode
+		}
+		return fmt.Sprintf("%s%s %.0f/s × %d B, %s", r.Scenario, mode, r.Settings.Rate, r.Settings.Size, r.Settings.Duration)
 	case "idle":
 		return fmt.Sprintf("idle, %d procs, hold %s", max(r.Settings.Procs, 1), r.Settings.Hold)
 	}
@@ -97,8 +101,11 @@ func result(r Report) string {
 		return s + ")"
 	}
 	unit := "deliveries/s"
-	if r.Scenario == "rpc" {
+	switch r.Scenario {
+	case "rpc":
 		unit = "req/s"
+	case "echo":
+		unit = "echoes/s"
 	}
 	s := fmt.Sprintf("**%s %s** (%d in %.1f s", thousands(r.Rate), unit, r.Received, r.ElapsedMS/1000)
 	if r.Expected > 0 && r.Received != r.Expected {

@@ -34,8 +34,17 @@ import (
 const workerEnv = "HERALD_BENCH_WORKER"
 
 type workerMsg struct {
-	Phase  string `json:"phase"`
-	Report Report `json:"report"`
+	Phase    string          `json:"phase"`
+	Report   Report          `json:"report"`
+	Progress *workerProgress `json:"progress,omitempty"` // phase "progress"
+}
+
+// workerProgress is a worker's running counts, sent every second so the
+// parent's progress line and series cover every process.
+type workerProgress struct {
+	Conns    int64 `json:"conns"`
+	Received int64 `json:"received"`
+	Errors   int64 `json:"errors"`
 }
 
 // commandPrefix returns the arguments between the program name and args
@@ -133,7 +142,7 @@ func runIdleParent(ctx context.Context, cfg *Config, say, stderr io.Writer) *Rep
 	for k, share := range splitShares(cfg.Conns, cfg.Procs) {
 		args := append(slices.Clone(cfg.prefix), workerArgs(cfg, k, share, first)...)
 		first += share
-		w, err := startWorker(exe, args, stderr)
+		w, err := startWorker(exe, args, stderr, nil)
 		if err != nil {
 			rep.fail(fmt.Errorf("worker %d: %w", k, err))
 			continue
@@ -214,7 +223,9 @@ type workerProc struct {
 	stopped bool
 }
 
-func startWorker(exe string, args []string, stderr io.Writer) (*workerProc, error) {
+// startWorker starts a worker; its "progress" messages go to onProgress
+// (if not nil) on the worker's reading goroutine, the others to next.
+func startWorker(exe string, args []string, stderr io.Writer, onProgress func(workerProgress)) (*workerProc, error) {
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), workerEnv+"=1")
 	cmd.Stderr = stderr
@@ -236,9 +247,16 @@ func startWorker(exe string, args []string, stderr io.Writer) (*workerProc, erro
 		sc.Buffer(make([]byte, 64<<10), 16<<20)
 		for sc.Scan() {
 			var m workerMsg
-			if json.Unmarshal(sc.Bytes(), &m) == nil {
-				w.msgs <- m
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
+				continue
 			}
+			if m.Phase == "progress" {
+				if onProgress != nil && m.Progress != nil {
+					onProgress(*m.Progress)
+				}
+				continue
+			}
+			w.msgs <- m
 		}
 	}()
 	return w, nil

@@ -1,0 +1,277 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heraldhq/herald/internal/wsframe"
+)
+
+// stompConn is one lean STOMP client connection, built like mqttConn: a
+// reader goroutine parses frames from a fixed read buffer and hands them
+// to OnFrame; writes go through a reused buffer under a mutex (wrapped in
+// a masked text message over WebSocket).
+type stompConn struct {
+	ID int
+	// OnFrame receives every frame after CONNECTED on the reader
+	// goroutine; its slices are valid only during the call.
+	OnFrame func(cmd, headers, body []byte)
+	// AfterRead runs after each socket read has been parsed. May be nil.
+	AfterRead func()
+
+	nc      net.Conn
+	ws      bool
+	wr      wsframe.ClientReader
+	sr      stompReader
+	pending []byte
+	buf     []byte
+	stats   *Stats
+
+	onWS      func(op byte, p []byte) error // method values made once
+	onFrame   func(cmd, headers, body []byte) error
+	connected bool
+	refusal   error // an ERROR frame in answer to CONNECT
+
+	wmu  sync.Mutex
+	wbuf []byte
+	pbuf []byte
+
+	closing atomic.Bool
+	done    chan struct{}
+	err     error
+}
+
+func (c *stompConn) write(p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeLocked(p)
+}
+
+func (c *stompConn) writeLocked(p []byte) error {
+	if !c.ws {
+		_, err := c.nc.Write(p)
+		return err
+	}
+	c.wbuf = wsframe.AppendMaskedFrame(c.wbuf[:0], wsframe.OpText, true, maskKey, p)
+	_, err := c.nc.Write(c.wbuf)
+	return err
+}
+
+// writeWith builds frames with build(dst, arg) and sends them under the
+// write lock.
+func (c *stompConn) writeWith(arg int64, build func([]byte, int64) []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.pbuf = build(c.pbuf[:0], arg)
+	return c.writeLocked(c.pbuf)
+}
+
+func (c *stompConn) feed(p []byte) error {
+	if c.ws {
+		return c.wr.Feed(p, c.onWS)
+	}
+	return c.sr.Feed(p, c.onFrame)
+}
+
+func (c *stompConn) wsMessage(op byte, p []byte) error {
+	switch op {
+	case wsframe.OpText, wsframe.OpBinary:
+		return c.sr.Feed(p, c.onFrame)
+	case wsframe.OpPing:
+		c.wmu.Lock()
+		c.wbuf = wsframe.AppendMaskedFrame(c.wbuf[:0], wsframe.OpPong, true, maskKey, p)
+		c.nc.Write(c.wbuf)
+		c.wmu.Unlock()
+	case wsframe.OpClose:
+		if !c.closing.Swap(true) {
+			code, _ := wsframe.ParseClosePayload(p)
+			return &wsframe.CloseError{Code: code}
+		}
+		return errClosing
+	}
+	return nil
+}
+
+func (c *stompConn) frame(cmd, headers, body []byte) error {
+	if !c.connected {
+		switch string(cmd) {
+		case "CONNECTED":
+			c.connected = true
+			return nil
+		case "ERROR":
+			msg, _ := stompHeader(headers, "message")
+			c.refusal = fmt.Errorf("%w: CONNECT refused: %s %s", errSTOMP, msg, bytes.TrimSpace(body))
+			return c.refusal
+		}
+		return fmt.Errorf("%w: expected CONNECTED, got %s", errSTOMP, cmd)
+	}
+	if c.OnFrame != nil {
+		c.OnFrame(cmd, headers, body)
+	}
+	return nil
+}
+
+// connect sends CONNECT and reads until CONNECTED.
+func (c *stompConn) connect(host, login, passcode string) error {
+	if err := c.write(appendStompConnect(nil, host, login, passcode)); err != nil {
+		return err
+	}
+	if len(c.pending) > 0 {
+		err := c.feed(c.pending) // pending aliases buf: parse it before reading
+		c.pending = nil
+		if err != nil {
+			return err
+		}
+	}
+	for !c.connected {
+		n, err := c.nc.Read(c.buf)
+		if n > 0 {
+			if ferr := c.feed(c.buf[:n]); ferr != nil {
+				return ferr
+			}
+		}
+		if err != nil && !c.connected {
+			return fmt.Errorf("%w: waiting for CONNECTED: %w", errSTOMP, err)
+		}
+	}
+	return nil
+}
+
+func (c *stompConn) start() {
+	c.stats.Open.Add(1)
+	go c.readLoop()
+}
+
+func (c *stompConn) readLoop() {
+	defer close(c.done)
+	defer c.stats.Open.Add(-1)
+	defer c.nc.Close()
+	for {
+		n, err := c.nc.Read(c.buf)
+		if n > 0 {
+			ferr := c.feed(c.buf[:n])
+			if c.AfterRead != nil {
+				c.AfterRead()
+			}
+			if ferr != nil {
+				if !errors.Is(ferr, errClosing) && !c.closing.Load() {
+					c.err = ferr
+					c.stats.Errors.Add(1)
+				}
+				return
+			}
+		}
+		if err != nil {
+			if !c.closing.Load() {
+				c.err = err
+				c.stats.Errors.Add(1)
+			}
+			return
+		}
+	}
+}
+
+// stompDialer opens STOMP connections, a bounded number in flight.
+type stompDialer struct {
+	Target      Target
+	WS          bool
+	Subprotocol string // over WebSocket; v12.stomp by default
+	Host        string // CONNECT's host header
+	Login       string
+	Passcode    string
+	Sources     []netip.Addr
+	Concurrency int
+	ReadBuffer  int
+	Timeout     time.Duration
+	Stats       *Stats
+	// Setup runs after CONNECTED and before the reader starts.
+	Setup func(c *stompConn)
+}
+
+// Open opens n connections with IDs first..first+n-1.
+func (d *stompDialer) Open(ctx context.Context, first, n int) (OpenResult, []*stompConn) {
+	return openAll(ctx, n, d.Concurrency, d.Stats, func(i int) (*stompConn, error) { return d.dial(ctx, first+i) })
+}
+
+func (d *stompDialer) dial(ctx context.Context, id int) (*stompConn, error) {
+	timeout := d.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	nc, err := dialFrom(ctx, d.Sources, id, d.Target.Addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, max(d.ReadBuffer, 1024))
+	nc.SetDeadline(time.Now().Add(timeout))
+	var rest []byte
+	if d.WS {
+		proto := d.Subprotocol
+		if proto == "" {
+			proto = "v12.stomp"
+		}
+		if rest, err = handshake(nc, d.Target, proto, buf); err != nil {
+			nc.Close()
+			return nil, err
+		}
+	}
+	c := &stompConn{ID: id, nc: nc, ws: d.WS, buf: buf, pending: rest, stats: d.Stats, done: make(chan struct{})}
+	c.wr.MaxMessage = 1 << 20
+	c.sr.Max = 1 << 20
+	c.onWS, c.onFrame = c.wsMessage, c.frame
+	host := d.Host
+	if host == "" {
+		host = "/"
+	}
+	if err := c.connect(host, d.Login, d.Passcode); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	if d.Setup != nil {
+		d.Setup(c)
+	}
+	c.start()
+	return c, nil
+}
+
+// closeSTOMP sends DISCONNECT (and a WebSocket close) on every connection,
+// waits until the server has closed each or the deadline passes, then
+// drops whatever is left.
+func closeSTOMP(conns []*stompConn, deadline time.Time) {
+	for _, c := range conns {
+		if !c.closing.Swap(true) {
+			c.nc.SetWriteDeadline(deadline)
+			c.write(appendStompDisconnect(nil))
+			if c.ws {
+				c.wmu.Lock()
+				c.wbuf = wsframe.AppendMaskedFrame(c.wbuf[:0], wsframe.OpClose, true, maskKey, []byte{0x03, 0xe8})
+				c.nc.Write(c.wbuf)
+				c.wmu.Unlock()
+			} else if tc, ok := c.nc.(*net.TCPConn); ok {
+				tc.CloseWrite() // brokers close on DISCONNECT or EOF
+			}
+		}
+	}
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+wait:
+	for _, c := range conns {
+		select {
+		case <-c.done:
+		case <-t.C:
+			break wait
+		}
+	}
+	for _, c := range conns {
+		c.nc.Close()
+		<-c.done
+	}
+}
