@@ -79,7 +79,7 @@ func (s *Server) connectHook() func(context.Context, *core.ConnectInfo) (core.Id
 		id, err := a.Authenticate(ctx, &ConnectRequest{
 			RemoteAddr: i.RemoteAddr, Header: i.Header, Protocol: i.Protocol,
 			Transport: i.Transport, Login: i.Login, Passcode: i.Passcode, Path: i.Path,
-			Refresh: i.Refresh,
+			Refresh: i.Refresh, TLS: i.TLS,
 		})
 		if err != nil {
 			if errors.Is(err, ErrNoCredentials) && s.opts.Anonymous && !i.Refresh {

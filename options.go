@@ -2,6 +2,7 @@ package herald
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net/http"
 	"time"
@@ -59,6 +60,12 @@ type ConnectRequest struct {
 	Passcode   string      // STOMP passcode or MQTT password, when present
 	Path       string      // the WebSocket handshake's URL path (which endpoint or gateway route)
 	Refresh    bool        // an in-band refresh of a live connection; Passcode holds the new token
+	// TLS is the connection's TLS state when the client came over TLS,
+	// nil otherwise. With client certificates requested (tls.Config
+	// ClientAuth on the listener; the binary's tls.client_auth for STOMP
+	// and MQTT), PeerCertificates[0] is the client's verified certificate:
+	// an Authenticator may take the identity from it.
+	TLS *tls.ConnectionState
 }
 
 // Options configure a Server. The zero value is safe: same-origin only,

@@ -6,6 +6,7 @@ package core
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base32"
 	"encoding/json"
 	"errors"
@@ -58,6 +59,10 @@ type ConnectInfo struct {
 	Passcode   string
 	Path       string // the handshake's URL path (WebSocket), e.g. a gateway route
 	Refresh    bool   // an in-band credential refresh of a live session (identity.go)
+	// TLS is the connection's TLS state when the client came over TLS
+	// (nil otherwise): PeerCertificates holds its verified certificate
+	// when the listener asked for one.
+	TLS *tls.ConnectionState
 }
 
 // Hooks connect the core to the application. Nil hooks allow everything

@@ -142,7 +142,7 @@ func (s *Session) Reauthenticate(ctx context.Context, token string) (Identity, e
 	h.Set("Authorization", "Bearer "+token)
 	id, err := c.connect(ctx, &ConnectInfo{
 		RemoteAddr: s.Scope.RemoteAddr, Header: h, Protocol: s.Scope.Protocol,
-		Transport: s.Scope.Transport, Passcode: token, Refresh: true,
+		Transport: s.Scope.Transport, Passcode: token, Refresh: true, TLS: s.TLS(),
 	})
 	if err != nil {
 		return Identity{}, err

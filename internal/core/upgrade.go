@@ -47,7 +47,7 @@ func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	var id Identity
 	if _, inBand := a.(InBand); !inBand {
-		id, err = c.connect(r.Context(), &ConnectInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Protocol: protocol, Transport: "websocket", Path: r.URL.Path})
+		id, err = c.connect(r.Context(), &ConnectInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Protocol: protocol, Transport: "websocket", Path: r.URL.Path, TLS: r.TLS})
 	}
 	if err != nil {
 		ticket.Release()

@@ -34,7 +34,7 @@ func ConnectHeader(r *http.Request, a Access) http.Header {
 func Connect(ctx context.Context, w http.ResponseWriter, r *http.Request, c *core.Core, a Access, protocol, transport string) (core.Identity, bool) {
 	id, err := c.Connect(ctx, &core.ConnectInfo{
 		RemoteAddr: r.RemoteAddr, Header: ConnectHeader(r, a),
-		Protocol: protocol, Transport: transport, Path: r.URL.Path,
+		Protocol: protocol, Transport: transport, Path: r.URL.Path, TLS: r.TLS,
 	})
 	if err != nil {
 		c.Rejected()

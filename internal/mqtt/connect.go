@@ -119,6 +119,7 @@ func (c *conn) onConnect(pk *packets.Packet) {
 		Transport:  c.s.Scope.Transport,
 		Login:      string(cp.Username),
 		Passcode:   c.passcode(pk),
+		TLS:        c.s.TLS(),
 	})
 	if err != nil {
 		code := byte(codeNotAuthorized)

@@ -64,6 +64,7 @@ func (c *conn) onConnect(f *Frame) *stompError {
 		Transport:  s.Scope.Transport,
 		Login:      f.Value("login"),
 		Passcode:   f.Value("passcode"),
+		TLS:        s.TLS(),
 	}
 	if c.ws {
 		info.Header = s.Scope.Header()
