@@ -69,7 +69,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, lookupEnv fu
 	}
 	logger := newLogger(stderr, cfg.Log)
 	if addr, ok := lookupEnv(pprofEnv); ok && addr != "" {
-		if err := startPprof(addr, stderr); err != nil {
+		if _, err := startPprof(addr, stderr); err != nil {
 			fmt.Fprintf(stderr, "herald: %v\n", err)
 			return 2
 		}

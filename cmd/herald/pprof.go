@@ -16,18 +16,19 @@ import (
 const pprofEnv = "HERALD_PPROF"
 
 // startPprof serves the profiling handlers on addr if it is a loopback
-// address; the listener lives as long as the process.
-func startPprof(addr string, stderr io.Writer) error {
+// address, until the returned listener is closed (herald serve leaves it
+// open for the life of the process).
+func startPprof(addr string, stderr io.Writer) (net.Listener, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("%s: %w", pprofEnv, err)
+		return nil, fmt.Errorf("%s: %w", pprofEnv, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return fmt.Errorf("%s: %q is not a loopback address", pprofEnv, addr)
+		return nil, fmt.Errorf("%s: %q is not a loopback address", pprofEnv, addr)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("%s: %w", pprofEnv, err)
+		return nil, fmt.Errorf("%s: %w", pprofEnv, err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -36,6 +37,6 @@ func startPprof(addr string, stderr io.Writer) error {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	fmt.Fprintf(stderr, "herald: pprof on http://%s/debug/pprof/\n", ln.Addr())
-	go http.Serve(ln, mux) //nolint:errcheck // ends with the process
-	return nil
+	go http.Serve(ln, mux) //nolint:errcheck // ends when ln is closed
+	return ln, nil
 }
