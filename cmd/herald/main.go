@@ -68,6 +68,12 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, lookupEnv fu
 		return 2
 	}
 	logger := newLogger(stderr, cfg.Log)
+	if addr, ok := lookupEnv(pprofEnv); ok && addr != "" {
+		if _, err := startPprof(addr, stderr); err != nil {
+			fmt.Fprintf(stderr, "herald: %v\n", err)
+			return 2
+		}
+	}
 	if err := serve(ctx, cfg, logger, nil); err != nil {
 		logger.Error("herald failed", "err", err)
 		return 1

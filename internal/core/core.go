@@ -247,6 +247,12 @@ func (c *Core) Sessions() int { return int(c.count.Load()) }
 
 func (c *Core) now() int64 { return c.clock.Load() }
 
+// Unix is the coarse clock in Unix seconds, advanced once a second by the
+// sweeper: for per-delivery bookkeeping (heart-beat due times) where a
+// clock read per message would cost more than the delivery (time.Now is
+// a slow path on some virtual machines).
+func (c *Core) Unix() int64 { return c.clock.Load() }
+
 func (c *Core) pollerOrErr() (*poll.Poller, error) {
 	c.pollMu.Lock()
 	defer c.pollMu.Unlock()

@@ -316,7 +316,10 @@ func (c *conn) handle(pk *packets.Packet) {
 }
 
 // publishHeader is the header of a PUBLISH of m to this connection.
-func (c *conn) publishHeader(m *message.Message, qos byte, retain, dup bool, pid uint16, ids []int, now time.Time) pubHeader {
+// The clock is read only for a message with an expiry interval: reading
+// it for every delivery cost an eighth of the server's CPU in a QoS 0
+// fan-out.
+func (c *conn) publishHeader(m *message.Message, qos byte, retain, dup bool, pid uint16, ids []int) pubHeader {
 	h := pubHeader{ver: c.ver, qos: qos, dup: dup, retain: retain, pid: pid, topic: m.Topic}
 	if c.ver == 5 {
 		h.shared = props5(m)
@@ -327,7 +330,7 @@ func (c *conn) publishHeader(m *message.Message, qos byte, retain, dup bool, pid
 				own = appendUvarint(append(own, packets.PropSubscriptionIdentifier), id)
 			}
 			if md.expiry > 0 {
-				e := remainingExpiry(m, md, now)
+				e := remainingExpiry(m, md, time.Now())
 				own = append(own, packets.PropMessageExpiryInterval, byte(e>>24), byte(e>>16), byte(e>>8), byte(e))
 			}
 			h.own = own
@@ -342,7 +345,7 @@ func (c *conn) fits(m *message.Message, qos byte, retain bool, ids []int) bool {
 	if c.clientMax == 0 {
 		return true
 	}
-	h := c.publishHeader(m, qos, retain, false, 1, ids, time.Now())
+	h := c.publishHeader(m, qos, retain, false, 1, ids)
 	return h.size(len(m.Data)) <= int(c.clientMax)
 }
 
@@ -351,7 +354,7 @@ func (c *conn) fits(m *message.Message, qos byte, retain bool, ids []int) bool {
 // properties is shared whole. A packet larger than the client's maximum
 // is not sent [MQTT-3.1.2-28].
 func (c *conn) sendPublish(m *message.Message, qos byte, retain, dup bool, pid uint16, ids []int) {
-	h := c.publishHeader(m, qos, retain, dup, pid, ids, time.Now())
+	h := c.publishHeader(m, qos, retain, dup, pid, ids)
 	if c.clientMax > 0 && h.size(len(m.Data)) > int(c.clientMax) {
 		c.a.m.tooLarge.Inc()
 		return

@@ -41,7 +41,7 @@ func TestPublishAssembly(t *testing.T) {
 				m := &message.Message{Topic: tc.topic, Data: tc.payload, ContentType: tc.ct, Headers: tc.headers, Time: time.Now()}
 				setMeta(m, meta{qos: tc.qos, expiry: tc.expiry, fwd: encodeProps(packets.Publish, &tc.fwd)})
 				c := &conn{ver: ver}
-				h := c.publishHeader(m, tc.qos, tc.retain, tc.dup, 7, tc.ids, m.Time)
+				h := c.publishHeader(m, tc.qos, tc.retain, tc.dup, 7, tc.ids)
 				got := append(h.append(nil, len(tc.payload)), tc.payload...)
 				if len(got) != h.size(len(tc.payload)) {
 					t.Fatalf("size %d, wrote %d", h.size(len(tc.payload)), len(got))

@@ -88,7 +88,7 @@ func (st *stream) Tick(now time.Time) {
 }
 
 func (st *stream) send(it outq.Item) bool {
-	st.lastSend.Store(time.Now().Unix())
+	st.lastSend.Store(st.s.Core().Unix()) // coarse: a heart-beat may come up to a second early
 	return st.s.Send(it)
 }
 
