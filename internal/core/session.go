@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -55,13 +54,12 @@ const (
 // scope, the bounded outbound queue and its flush, the ordered request
 // mailbox, and the close handshake.
 type Session struct {
-	core    *Core
-	adapter Adapter
-	Scope   Scope
-	tr      transport
-	in      inbound
-	proto   Protocol
-	box     *sched.Serial
+	core  *Core
+	Scope Scope
+	tr    transport
+	in    inbound
+	proto Protocol
+	box   *sched.Serial
 
 	// WebSocket framing of outbound messages; raw stream transports frame
 	// nothing.
@@ -75,24 +73,21 @@ type Session struct {
 	peerClosed atomic.Bool  // the client's close frame went to a PeerCloser
 	discard    atomic.Bool  // an inbound error closed the session: later input is not parsed
 	discarded  int          // bytes read since; touched only by the reader
-	drainer    Drainer      // the protocol, if it is one; set by bind
 
 	qmu          sync.Mutex
 	q            outq.Queue
-	inflight     [][]byte // unwritten rest of a short write
-	inflightN    int
-	flushing     bool // scheduled on, or running in, the flush pool
-	waitWritable bool // socket full: wait for OnWritable
-	writable     bool // OnWritable arrived while a flush was running
-	finAfter     bool // close once everything queued is written
+	short        *shortWrite // unwritten rest of a short write; nil when none
+	flushing     bool        // scheduled on, or running in, the flush pool
+	waitWritable bool        // socket full: wait for OnWritable
+	writable     bool        // OnWritable arrived while a flush was running
+	finAfter     bool        // close once everything queued is written
 	wake         chan struct{}
 
-	mu     sync.Mutex // guards subs and the lazily created context
-	subs   []string
-	ended  bool // end ran: the context is cancelled
-	ctx    context.Context
-	cancel context.CancelFunc
-	timer  *time.Timer // close-handshake deadline
+	mu    sync.Mutex // guards subs, ended and watch
+	subs  []string
+	ended bool        // end ran: the context is cancelled
+	watch *ctxWatch   // the context's waiters (sessctx.go); nil until Done or AfterFunc
+	timer *time.Timer // close-handshake deadline
 
 	// Limits (limits.go).
 	ticket  *Ticket       // the admitted connection's places
@@ -119,21 +114,6 @@ func (s *Session) Mailbox() *sched.Serial { return s.box }
 // Open reports whether the session still accepts outbound frames.
 func (s *Session) Open() bool { return s.state.Load() == stateOpen }
 
-// Context carries the session's Scope. It is cancelled when the session
-// has ended: after the connection closed and the work the client had
-// already sent has run.
-func (s *Session) Context() context.Context {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ctx == nil {
-		s.ctx, s.cancel = context.WithCancel(WithScope(s.core.ctx, &s.Scope))
-		if s.ended {
-			s.cancel()
-		}
-	}
-	return s.ctx
-}
-
 // PauseReads stops reading from the client until ResumeReads:
 // backpressure for a protocol whose own consumer is slow (a TCP gateway's
 // backend). Input waits in the kernel, whose receive window slows the
@@ -155,7 +135,7 @@ func (s *Session) ResumeReads() {
 func (s *Session) Backlog() (frames, bytes int) {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
-	return s.q.Len(), s.q.Bytes() + s.inflightN
+	return s.q.Len(), s.q.Bytes() + s.short.size()
 }
 
 // Send queues a frame for writing. It reports false when the session is
@@ -166,7 +146,7 @@ func (s *Session) Send(it outq.Item) bool {
 		s.qmu.Unlock()
 		return false
 	}
-	dropped, err := s.q.Push(it, s.inflightN)
+	dropped, err := s.q.Push(it, s.short.size())
 	if err != nil {
 		s.qmu.Unlock()
 		s.core.m.slowDisconnects.Inc()
@@ -196,7 +176,7 @@ func (s *Session) Reply(it outq.Item) bool {
 		s.qmu.Unlock()
 		return false
 	}
-	if _, err := s.q.Push(it, s.inflightN); err != nil {
+	if _, err := s.q.Push(it, s.short.size()); err != nil {
 		s.qmu.Unlock()
 		return s.Send(it) // the policy applies as for Send
 	}
@@ -239,33 +219,36 @@ func (s *Session) Run() {
 			s.qmu.Unlock()
 			return
 		}
-		if s.inflight == nil && s.q.Len() == 0 {
+		if s.short == nil && s.q.Len() == 0 {
 			s.flushing = false
 			fin := s.finAfter
 			s.finAfter = false
 			s.qmu.Unlock()
 			if fin {
 				s.halfClose()
-			} else if s.drainer != nil {
-				s.drainer.OnDrained()
+			} else if d, ok := s.proto.(Drainer); ok {
+				d.OnDrained()
 			}
 			return
 		}
 		sp := scratch.Get().(*[][]byte)
-		bufs := append((*sp)[:0], s.inflight...)
+		bufs := (*sp)[:0]
+		if s.short != nil {
+			bufs = append(bufs, s.short.bufs...)
+		}
 		bufs = s.q.Drain(bufs)
-		s.inflight, s.inflightN, s.writable = nil, 0, false
+		s.short, s.writable = nil, false
 		s.qmu.Unlock()
 
 		n, err := s.tr.Writev(bufs)
 		s.core.m.bytesOut.Add(float64(n))
 		if errors.Is(err, poll.ErrWouldBlock) {
-			rest, restN := remainder(bufs, n)
+			rest := remainder(bufs, n)
 			clear(bufs)
 			*sp = bufs[:0]
 			scratch.Put(sp)
 			s.qmu.Lock()
-			s.inflight, s.inflightN = rest, restN
+			s.short = rest
 			if s.writable { // drained meanwhile: go again
 				s.qmu.Unlock()
 				continue
@@ -284,10 +267,25 @@ func (s *Session) Run() {
 	}
 }
 
-// remainder copies what a short write of n bytes left of bufs.
-func remainder(bufs [][]byte, n int) ([][]byte, int) {
-	var rest [][]byte
-	total := 0
+// shortWrite is what a short write left unwritten. It lives outside the
+// Session, which every idle connection holds, as it is rarely there.
+type shortWrite struct {
+	bufs [][]byte
+	n    int // bytes in bufs
+}
+
+// size is the bytes left; 0 for none (a nil w).
+func (w *shortWrite) size() int {
+	if w == nil {
+		return 0
+	}
+	return w.n
+}
+
+// remainder copies what a short write of n bytes left of bufs; nil
+// when nothing is left.
+func remainder(bufs [][]byte, n int) *shortWrite {
+	rest := new(shortWrite)
 	for _, b := range bufs {
 		if n >= len(b) {
 			n -= len(b)
@@ -295,10 +293,13 @@ func remainder(bufs [][]byte, n int) ([][]byte, int) {
 		}
 		b = b[n:]
 		n = 0
-		rest = append(rest, b)
-		total += len(b)
+		rest.bufs = append(rest.bufs, b)
+		rest.n += len(b)
 	}
-	return rest, total
+	if rest.bufs == nil {
+		return nil
+	}
+	return rest
 }
 
 // OnWritable implements poll.Handler.
@@ -418,7 +419,7 @@ func (s *Session) OnClose(err error) {
 	s.mu.Unlock()
 	s.qmu.Lock()
 	s.q.Reset()
-	s.inflight = nil
+	s.short = nil
 	if s.wake != nil {
 		close(s.wake) // under qmu: scheduleLocked sees stateClosed first
 	}
@@ -437,10 +438,8 @@ func (s *Session) end() {
 	subs := s.subs
 	s.subs = nil
 	s.ended = true
-	if s.cancel != nil {
-		s.cancel()
-	}
 	s.mu.Unlock()
+	s.cancelContext()
 	for _, f := range subs {
 		s.core.router.Unsubscribe(s, f)
 	}

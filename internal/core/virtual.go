@@ -41,10 +41,10 @@ func (c *Core) OpenVirtual(scope Scope, a Adapter, sink Sink) (*Session, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := c.newSession(scope, a, true, false)
+	s := c.newSession(scope, true, false)
 	s.ticket = ticket
 	v := &virtualConn{s: s, sink: sink, remote: stringAddr(scope.RemoteAddr)}
-	s.bind(v, nil)
+	s.bind(a, v, nil)
 	if !c.add(s) {
 		v.Close()
 		ticket.Release()
