@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func openNop(t *testing.T, c *Core) *Session {
@@ -97,6 +98,11 @@ func TestIdleSessionIsLean(t *testing.T) {
 	_ = s.Context().Value(scopeKey{}) // a handler reading the scope costs nothing
 	if s.watch != nil || s.msgs != nil || s.short != nil || s.q.Len() != 0 {
 		t.Errorf("idle session: watch %v, limiter %v, short write %v, queue %d", s.watch, s.msgs, s.short, s.q.Len())
+	}
+	// 384 bytes is a malloc size class; one field more and every
+	// connection pays the next class (416).
+	if size := unsafe.Sizeof(Session{}); unsafe.Sizeof(uintptr(0)) == 8 && size > 384 {
+		t.Errorf("Session is %d bytes on 64-bit, want at most 384", size)
 	}
 	lim := New(Config{Limits: Limits{MessageRate: 10}})
 	defer lim.Shutdown(context.Background())

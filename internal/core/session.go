@@ -57,7 +57,7 @@ type Session struct {
 	core  *Core
 	Scope Scope
 	tr    transport
-	in    inbound
+	wsin  *wsInbound // WebSocket frame parser; nil on raw byte streams
 	proto Protocol
 	box   *sched.Serial
 
@@ -66,13 +66,15 @@ type Session struct {
 	ws      bool
 	deflate bool
 
-	state      atomic.Int32
-	lastRead   atomic.Int64 // coarse unix seconds of the last inbound bytes
-	lastPing   int64        // touched only by the sweeper
-	paused     atomic.Bool  // PauseReads in effect
-	peerClosed atomic.Bool  // the client's close frame went to a PeerCloser
-	discard    atomic.Bool  // an inbound error closed the session: later input is not parsed
-	discarded  int          // bytes read since; touched only by the reader
+	state atomic.Int32
+	// Coarse unix seconds, truncated to 32 bits (differences wrap
+	// correctly): every idle connection holds these.
+	lastRead   atomic.Uint32 // the last inbound bytes
+	lastPing   uint32        // touched only by the sweeper
+	paused     atomic.Bool   // PauseReads in effect
+	peerClosed atomic.Bool   // the client's close frame went to a PeerCloser
+	discard    atomic.Bool   // an inbound error closed the session: later input is not parsed
+	discarded  int32         // bytes read since; touched only by the reader
 
 	qmu          sync.Mutex
 	q            outq.Queue
@@ -81,11 +83,11 @@ type Session struct {
 	waitWritable bool        // socket full: wait for OnWritable
 	writable     bool        // OnWritable arrived while a flush was running
 	finAfter     bool        // close once everything queued is written
+	ended        bool        // end ran: the context is cancelled; guarded by mu (placed here to pack)
 	wake         chan struct{}
 
 	mu    sync.Mutex // guards subs, ended and watch
 	subs  []string
-	ended bool        // end ran: the context is cancelled
 	watch *ctxWatch   // the context's waiters (sessctx.go); nil until Done or AfterFunc
 	timer *time.Timer // close-handshake deadline
 
@@ -93,11 +95,6 @@ type Session struct {
 	ticket  *Ticket       // the admitted connection's places
 	refused error         // why it was not admitted
 	msgs    *limit.Bucket // inbound message rate; nil for none
-}
-
-// inbound turns transport bytes into protocol calls.
-type inbound interface {
-	feed(p []byte) error
 }
 
 // Core returns the server core the session belongs to.
@@ -318,18 +315,24 @@ func (s *Session) OnRead(p []byte) {
 	if s.state.Load() == stateClosed {
 		return
 	}
-	s.lastRead.Store(s.core.now())
+	s.lastRead.Store(uint32(s.core.now()))
 	s.core.m.bytesIn.Add(float64(len(p)))
 	if s.discard.Load() {
 		// Enough for a close reply and the hang-up; past it the client
 		// ignores the close (a flood) and is not read from again: the
 		// close timer ends it.
-		if s.discarded += len(p); s.discarded > discardMax {
+		if s.discarded += int32(min(len(p), discardMax+1)); s.discarded > discardMax {
 			s.tr.pauseReads()
 		}
 		return
 	}
-	if err := s.in.feed(p); err != nil {
+	var err error
+	if s.wsin != nil {
+		err = s.wsin.feed(p)
+	} else if s.Open() { // a raw byte stream goes straight to the protocol
+		err = s.proto.OnMessage(0, p)
+	}
+	if err != nil {
 		s.fail(err)
 	}
 }

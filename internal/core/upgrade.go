@@ -152,7 +152,7 @@ func (c *Core) Upgrade(w http.ResponseWriter, r *http.Request, a Accept) (err er
 	s := c.newSession(scope, true, deflate)
 	s.ticket = ticket
 	if a.MaxMessage > 0 {
-		s.in.(*wsInbound).r.MaxMessage = a.MaxMessage
+		s.wsin.r.MaxMessage = a.MaxMessage
 	}
 	c.attach(s, a.Adapter, conn, brw.Reader)
 	return nil
@@ -179,12 +179,10 @@ func (c *Core) newSession(scope Scope, ws, deflate bool) *Session {
 	s.Scope.live = newLive(scope.Identity)
 	s.box = c.workers.NewSerial(c.cfg.MaxInFlight)
 	s.msgs = limit.NewBucket(c.cfg.Limits.MessageRate, c.cfg.Limits.MessageBurst, nil)
-	s.lastRead.Store(c.now())
-	s.lastPing = c.now()
+	s.lastRead.Store(uint32(c.now()))
+	s.lastPing = uint32(c.now())
 	if ws {
-		s.in = &wsInbound{s: s, r: wsframe.Reader{MaxMessage: c.cfg.MaxMessage, Deflate: deflate}}
-	} else {
-		s.in = rawInbound{s: s}
+		s.wsin = &wsInbound{s: s, r: wsframe.Reader{MaxMessage: c.cfg.MaxMessage, Deflate: deflate}}
 	}
 	return s
 }
@@ -277,6 +275,11 @@ func (c *Core) pickAdapter(offered []string) (string, Adapter, bool) {
 	}
 	for _, p := range offered {
 		if a, ok := c.adapters[p]; ok && p != "" {
+			// The adapter's own string, not the header's: the session
+			// keeps it, and the header's backing memory should go.
+			if i := slices.Index(a.Protocols(), p); i >= 0 {
+				return a.Protocols()[i], a, true
+			}
 			return p, a, true
 		}
 	}

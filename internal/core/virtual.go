@@ -67,7 +67,7 @@ func (s *Session) Receive(op byte, data []byte) {
 	if !s.Open() {
 		return
 	}
-	s.lastRead.Store(s.core.now())
+	s.lastRead.Store(uint32(s.core.now()))
 	s.core.m.bytesIn.Add(float64(len(data)))
 	s.core.m.msgsIn.Inc()
 	if err := s.proto.OnMessage(op, data); err != nil {

@@ -72,16 +72,6 @@ func (w *wsInbound) onFrame(op byte, payload []byte) error {
 	return s.proto.OnMessage(op, payload)
 }
 
-// rawInbound passes a byte stream straight to the protocol.
-type rawInbound struct{ s *Session }
-
-func (r rawInbound) feed(p []byte) error {
-	if !r.s.Open() {
-		return nil
-	}
-	return r.s.proto.OnMessage(0, p)
-}
-
 // AppendFrame frames payload for the session's transport: a WebSocket
 // frame of the given opcode, or the payload itself on a raw stream.
 func (s *Session) AppendFrame(dst []byte, op byte, payload []byte) []byte {
