@@ -96,8 +96,8 @@ func TestIdleSessionIsLean(t *testing.T) {
 	defer c.Shutdown(context.Background())
 	s := openNop(t, c)
 	_ = s.Context().Value(scopeKey{}) // a handler reading the scope costs nothing
-	if s.watch != nil || s.msgs != nil || s.short != nil || s.q.Len() != 0 {
-		t.Errorf("idle session: watch %v, limiter %v, short write %v, queue %d", s.watch, s.msgs, s.short, s.q.Len())
+	if s.watch != nil || s.msgs != nil || s.short != nil || s.q.Len() != 0 || s.ticket != unlimited {
+		t.Errorf("idle session: watch %v, limiter %v, short write %v, queue %d, ticket %v", s.watch, s.msgs, s.short, s.q.Len(), s.ticket)
 	}
 	// 384 bytes is a malloc size class; one field more and every
 	// connection pays the next class (416).
@@ -108,5 +108,10 @@ func TestIdleSessionIsLean(t *testing.T) {
 	defer lim.Shutdown(context.Background())
 	if s := openNop(t, lim); s.msgs == nil {
 		t.Error("a message-rate limit configured, but the session has no limiter")
+	}
+	capped := New(Config{Limits: Limits{MaxConns: 10}})
+	defer capped.Shutdown(context.Background())
+	if s := openNop(t, capped); s.ticket == unlimited || capped.lim.total.Load() != 1 {
+		t.Errorf("a connection limit configured, but the session holds no place (total %d)", capped.lim.total.Load())
 	}
 }
