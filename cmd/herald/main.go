@@ -68,6 +68,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, lookupEnv fu
 		return 2
 	}
 	logger := newLogger(stderr, cfg.Log)
+	logger.Info("garbage collector", "settings", applyGC(cfg.GC, lookupEnv).String())
 	if err := serve(ctx, cfg, logger, nil); err != nil {
 		logger.Error("herald failed", "err", err)
 		return 1
