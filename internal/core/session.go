@@ -321,7 +321,7 @@ func (s *Session) OnRead(p []byte) {
 		// Enough for a close reply and the hang-up; past it the client
 		// ignores the close (a flood) and is not read from again: the
 		// close timer ends it.
-		if s.discarded += int32(min(len(p), discardMax+1)); s.discarded > discardMax {
+		if s.discarded = int32(min(int(s.discarded)+len(p), discardMax+1)); s.discarded > discardMax {
 			s.tr.pauseReads()
 		}
 		return
