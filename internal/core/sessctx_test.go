@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/heraldhq/herald/internal/wsframe"
 )
 
 func openNop(t *testing.T, c *Core) *Session {
@@ -103,6 +105,9 @@ func TestIdleSessionIsLean(t *testing.T) {
 	// connection pays the next class (416).
 	if size := unsafe.Sizeof(Session{}); unsafe.Sizeof(uintptr(0)) == 8 && size > 384 {
 		t.Errorf("Session is %d bytes on 64-bit, want at most 384", size)
+	}
+	if size := unsafe.Sizeof(wsframe.Reader{}); unsafe.Sizeof(uintptr(0)) == 8 && size > 112 {
+		t.Errorf("the frame parser is %d bytes on 64-bit, want at most 112 (a size class)", size)
 	}
 	lim := New(Config{Limits: Limits{MessageRate: 10}})
 	defer lim.Shutdown(context.Background())

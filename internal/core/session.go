@@ -10,6 +10,7 @@ import (
 	"github.com/heraldhq/herald/internal/outq"
 	"github.com/heraldhq/herald/internal/poll"
 	"github.com/heraldhq/herald/internal/sched"
+	"github.com/heraldhq/herald/internal/wsframe"
 )
 
 // Protocol is one connection's protocol state, created by an Adapter.
@@ -57,7 +58,7 @@ type Session struct {
 	core  *Core
 	Scope Scope
 	tr    transport
-	wsin  *wsInbound // WebSocket frame parser; nil on raw byte streams
+	wsin  *wsframe.Reader // WebSocket frame parser (112 B); nil on raw byte streams
 	proto Protocol
 	box   *sched.Serial
 
@@ -328,7 +329,7 @@ func (s *Session) OnRead(p []byte) {
 	}
 	var err error
 	if s.wsin != nil {
-		err = s.wsin.feed(p)
+		err = s.wsin.Feed(p, s.onFrame)
 	} else if s.Open() { // a raw byte stream goes straight to the protocol
 		err = s.proto.OnMessage(0, p)
 	}

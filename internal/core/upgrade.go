@@ -152,7 +152,7 @@ func (c *Core) Upgrade(w http.ResponseWriter, r *http.Request, a Accept) (err er
 	s := c.newSession(scope, true, deflate)
 	s.ticket = ticket
 	if a.MaxMessage > 0 {
-		s.wsin.r.MaxMessage = a.MaxMessage
+		s.wsin.MaxMessage = a.MaxMessage
 	}
 	c.attach(s, a.Adapter, conn, brw.Reader)
 	return nil
@@ -182,7 +182,7 @@ func (c *Core) newSession(scope Scope, ws, deflate bool) *Session {
 	s.lastRead.Store(uint32(c.now()))
 	s.lastPing = uint32(c.now())
 	if ws {
-		s.wsin = &wsInbound{s: s, r: wsframe.Reader{MaxMessage: c.cfg.MaxMessage, Deflate: deflate}}
+		s.wsin = &wsframe.Reader{MaxMessage: c.cfg.MaxMessage, Deflate: deflate}
 	}
 	return s
 }
