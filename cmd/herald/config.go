@@ -66,6 +66,7 @@ type Config struct {
 	// Transport security and limits (tls.go, limits.go).
 	TLS    TLSConfig    `yaml:"tls"`
 	Limits LimitsConfig `yaml:"limits"`
+	GC     GCConfig     `yaml:"gc"` // the Go collector (gc.go)
 }
 
 // LogConfig is the log: section.
@@ -413,6 +414,7 @@ func (c *Config) Validate() error {
 	c.validateDurable(bad)
 	c.validateTLS(bad)
 	c.validateLimits(bad)
+	c.validateGC(bad)
 
 	if len(errs) == 0 {
 		return nil

@@ -74,6 +74,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, lookupEnv fu
 			return 2
 		}
 	}
+	logger.Info("garbage collector", "settings", applyGC(cfg.GC, lookupEnv).String())
 	if err := serve(ctx, cfg, logger, nil); err != nil {
 		logger.Error("herald failed", "err", err)
 		return 1

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/gctune"
 )
 
 // benchServer is Herald as a library, the way an application embeds it,
@@ -67,6 +68,9 @@ func (b *benchServer) Close(ctx context.Context) error {
 // runServe runs the benchmark server until ctx ends (SIGINT or SIGTERM
 // from Main). Its first line of output is for scripts to parse.
 func runServe(ctx context.Context, cfg *Config, stdout, stderr io.Writer) int {
+	// The collector as `herald serve` sets it (ADR 0015); GOGC=100 in the
+	// environment measures Go's own default.
+	fmt.Fprintf(stderr, "herald bench serve: %v\n", gctune.Apply(gctune.Settings{}, os.LookupEnv))
 	b, err := newBenchServer(cfg.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "herald bench serve: %v\n", err)

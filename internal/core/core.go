@@ -187,6 +187,8 @@ func New(cfg Config) *Core {
 		raw:      make(map[string]Adapter),
 		sessions: make(map[*Session]struct{}),
 	}
+	// No values in it: a session's context (sessctx.go) answers Value
+	// for its Scope only.
 	c.ctx, c.stop = context.WithCancel(context.Background())
 	c.m = newCoreMetrics(cfg.Metrics, c)
 	c.lim = newLimiter(&c.cfg.Limits, cfg.Metrics)

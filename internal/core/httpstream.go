@@ -61,9 +61,9 @@ func (c *Core) ServeStream(w http.ResponseWriter, r *http.Request, st Stream, st
 			conn.Close()
 			return
 		}
-		s := c.newSession(scope, st.Adapter, false, false)
+		s := c.newSession(scope, false, false)
 		s.ticket = ticket
-		c.attach(s, conn, brw.Reader)
+		c.attach(s, st.Adapter, conn, brw.Reader)
 		if s.tr != nil && s.Open() {
 			start(s)
 		}
@@ -116,10 +116,10 @@ func (c *Core) serveResponse(w http.ResponseWriter, r *http.Request, scope Scope
 		return
 	}
 	rw := &respConn{w: w, rc: rc, timeout: c.cfg.WriteTimeout, remote: stringAddr(r.RemoteAddr), done: make(chan struct{})}
-	s := c.newSession(scope, st.Adapter, false, false)
+	s := c.newSession(scope, false, false)
 	s.ticket = ticket
 	s.wake = make(chan struct{}, 1)
-	s.bind(rw, nil)
+	s.bind(st.Adapter, rw, nil)
 	if !c.add(s) {
 		s.OnClose(ErrClosed)
 		return

@@ -91,9 +91,13 @@ type Ticket struct {
 	done atomic.Bool
 }
 
+// unlimited is the ticket of every connection when no connection limit
+// is configured; its Release does nothing.
+var unlimited = &Ticket{}
+
 // Release returns the ticket's places. A nil ticket does nothing.
 func (t *Ticket) Release() {
-	if t == nil || t.done.Swap(true) {
+	if t == nil || t.l == nil || t.done.Swap(true) {
 		return
 	}
 	t.l.total.Add(-1)
@@ -129,6 +133,12 @@ func (c *Core) Admit(remoteAddr string) (*Ticket, error) {
 		l.perIP.Release(key)
 		l.exceeded.With("handshake_rate").Inc()
 		return nil, &limitError{ErrHandshakeRate, ErrHandshakeRate.Error()}
+	}
+	if l.cfg.MaxConns <= 0 && l.perIP == nil {
+		// No connection limit: nothing to give back, and every idle
+		// connection would hold a Ticket for it.
+		l.total.Add(-1)
+		return unlimited, nil
 	}
 	return &Ticket{l: l, key: key}, nil
 }

@@ -94,7 +94,8 @@ func TestNoLimitsByDefault(t *testing.T) {
 }
 
 func TestAdmitHandshakeRatePerIP(t *testing.T) {
-	c := newLimitedCore(t, Limits{HandshakeRatePerIP: 0.001, HandshakeBurstPerIP: 1})
+	// With a connection limit, so that admissions are counted.
+	c := newLimitedCore(t, Limits{MaxConns: 100, HandshakeRatePerIP: 0.001, HandshakeBurstPerIP: 1})
 	if _, err := c.Admit("127.0.0.2:1"); err != nil {
 		t.Fatal(err)
 	}

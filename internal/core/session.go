@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -11,6 +10,7 @@ import (
 	"github.com/heraldhq/herald/internal/outq"
 	"github.com/heraldhq/herald/internal/poll"
 	"github.com/heraldhq/herald/internal/sched"
+	"github.com/heraldhq/herald/internal/wsframe"
 )
 
 // Protocol is one connection's protocol state, created by an Adapter.
@@ -55,54 +55,47 @@ const (
 // scope, the bounded outbound queue and its flush, the ordered request
 // mailbox, and the close handshake.
 type Session struct {
-	core    *Core
-	adapter Adapter
-	Scope   Scope
-	tr      transport
-	in      inbound
-	proto   Protocol
-	box     *sched.Serial
+	core  *Core
+	Scope Scope
+	tr    transport
+	wsin  *wsframe.Reader // WebSocket frame parser (112 B); nil on raw byte streams
+	proto Protocol
+	box   *sched.Serial
 
 	// WebSocket framing of outbound messages; raw stream transports frame
 	// nothing.
 	ws      bool
 	deflate bool
 
-	state      atomic.Int32
-	lastRead   atomic.Int64 // coarse unix seconds of the last inbound bytes
-	lastPing   int64        // touched only by the sweeper
-	paused     atomic.Bool  // PauseReads in effect
-	peerClosed atomic.Bool  // the client's close frame went to a PeerCloser
-	discard    atomic.Bool  // an inbound error closed the session: later input is not parsed
-	discarded  int          // bytes read since; touched only by the reader
-	drainer    Drainer      // the protocol, if it is one; set by bind
+	state atomic.Int32
+	// Coarse unix seconds, truncated to 32 bits (differences wrap
+	// correctly): every idle connection holds these.
+	lastRead   atomic.Uint32 // the last inbound bytes
+	lastPing   uint32        // touched only by the sweeper
+	paused     atomic.Bool   // PauseReads in effect
+	peerClosed atomic.Bool   // the client's close frame went to a PeerCloser
+	discard    atomic.Bool   // an inbound error closed the session: later input is not parsed
+	discarded  int32         // bytes read since; touched only by the reader
 
 	qmu          sync.Mutex
 	q            outq.Queue
-	inflight     [][]byte // unwritten rest of a short write
-	inflightN    int
-	flushing     bool // scheduled on, or running in, the flush pool
-	waitWritable bool // socket full: wait for OnWritable
-	writable     bool // OnWritable arrived while a flush was running
-	finAfter     bool // close once everything queued is written
+	short        *shortWrite // unwritten rest of a short write; nil when none
+	flushing     bool        // scheduled on, or running in, the flush pool
+	waitWritable bool        // socket full: wait for OnWritable
+	writable     bool        // OnWritable arrived while a flush was running
+	finAfter     bool        // close once everything queued is written
+	ended        bool        // end ran: the context is cancelled; guarded by mu (placed here to pack)
 	wake         chan struct{}
 
-	mu     sync.Mutex // guards subs and the lazily created context
-	subs   []string
-	ended  bool // end ran: the context is cancelled
-	ctx    context.Context
-	cancel context.CancelFunc
-	timer  *time.Timer // close-handshake deadline
+	mu    sync.Mutex // guards subs, ended and watch
+	subs  []string
+	watch *ctxWatch   // the context's waiters (sessctx.go); nil until Done or AfterFunc
+	timer *time.Timer // close-handshake deadline
 
 	// Limits (limits.go).
 	ticket  *Ticket       // the admitted connection's places
 	refused error         // why it was not admitted
 	msgs    *limit.Bucket // inbound message rate; nil for none
-}
-
-// inbound turns transport bytes into protocol calls.
-type inbound interface {
-	feed(p []byte) error
 }
 
 // Core returns the server core the session belongs to.
@@ -118,21 +111,6 @@ func (s *Session) Mailbox() *sched.Serial { return s.box }
 
 // Open reports whether the session still accepts outbound frames.
 func (s *Session) Open() bool { return s.state.Load() == stateOpen }
-
-// Context carries the session's Scope. It is cancelled when the session
-// has ended: after the connection closed and the work the client had
-// already sent has run.
-func (s *Session) Context() context.Context {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ctx == nil {
-		s.ctx, s.cancel = context.WithCancel(WithScope(s.core.ctx, &s.Scope))
-		if s.ended {
-			s.cancel()
-		}
-	}
-	return s.ctx
-}
 
 // PauseReads stops reading from the client until ResumeReads:
 // backpressure for a protocol whose own consumer is slow (a TCP gateway's
@@ -155,7 +133,7 @@ func (s *Session) ResumeReads() {
 func (s *Session) Backlog() (frames, bytes int) {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
-	return s.q.Len(), s.q.Bytes() + s.inflightN
+	return s.q.Len(), s.q.Bytes() + s.short.size()
 }
 
 // Send queues a frame for writing. It reports false when the session is
@@ -166,7 +144,7 @@ func (s *Session) Send(it outq.Item) bool {
 		s.qmu.Unlock()
 		return false
 	}
-	dropped, err := s.q.Push(it, s.inflightN)
+	dropped, err := s.q.Push(it, s.short.size())
 	if err != nil {
 		s.qmu.Unlock()
 		s.core.m.slowDisconnects.Inc()
@@ -196,7 +174,7 @@ func (s *Session) Reply(it outq.Item) bool {
 		s.qmu.Unlock()
 		return false
 	}
-	if _, err := s.q.Push(it, s.inflightN); err != nil {
+	if _, err := s.q.Push(it, s.short.size()); err != nil {
 		s.qmu.Unlock()
 		return s.Send(it) // the policy applies as for Send
 	}
@@ -239,33 +217,36 @@ func (s *Session) Run() {
 			s.qmu.Unlock()
 			return
 		}
-		if s.inflight == nil && s.q.Len() == 0 {
+		if s.short == nil && s.q.Len() == 0 {
 			s.flushing = false
 			fin := s.finAfter
 			s.finAfter = false
 			s.qmu.Unlock()
 			if fin {
 				s.halfClose()
-			} else if s.drainer != nil {
-				s.drainer.OnDrained()
+			} else if d, ok := s.proto.(Drainer); ok {
+				d.OnDrained()
 			}
 			return
 		}
 		sp := scratch.Get().(*[][]byte)
-		bufs := append((*sp)[:0], s.inflight...)
+		bufs := (*sp)[:0]
+		if s.short != nil {
+			bufs = append(bufs, s.short.bufs...)
+		}
 		bufs = s.q.Drain(bufs)
-		s.inflight, s.inflightN, s.writable = nil, 0, false
+		s.short, s.writable = nil, false
 		s.qmu.Unlock()
 
 		n, err := s.tr.Writev(bufs)
 		s.core.m.bytesOut.Add(float64(n))
 		if errors.Is(err, poll.ErrWouldBlock) {
-			rest, restN := remainder(bufs, n)
+			rest := remainder(bufs, n)
 			clear(bufs)
 			*sp = bufs[:0]
 			scratch.Put(sp)
 			s.qmu.Lock()
-			s.inflight, s.inflightN = rest, restN
+			s.short = rest
 			if s.writable { // drained meanwhile: go again
 				s.qmu.Unlock()
 				continue
@@ -284,10 +265,25 @@ func (s *Session) Run() {
 	}
 }
 
-// remainder copies what a short write of n bytes left of bufs.
-func remainder(bufs [][]byte, n int) ([][]byte, int) {
-	var rest [][]byte
-	total := 0
+// shortWrite is what a short write left unwritten. It lives outside the
+// Session, which every idle connection holds, as it is rarely there.
+type shortWrite struct {
+	bufs [][]byte
+	n    int // bytes in bufs
+}
+
+// size is the bytes left; 0 for none (a nil w).
+func (w *shortWrite) size() int {
+	if w == nil {
+		return 0
+	}
+	return w.n
+}
+
+// remainder copies what a short write of n bytes left of bufs; nil
+// when nothing is left.
+func remainder(bufs [][]byte, n int) *shortWrite {
+	rest := new(shortWrite)
 	for _, b := range bufs {
 		if n >= len(b) {
 			n -= len(b)
@@ -295,10 +291,13 @@ func remainder(bufs [][]byte, n int) ([][]byte, int) {
 		}
 		b = b[n:]
 		n = 0
-		rest = append(rest, b)
-		total += len(b)
+		rest.bufs = append(rest.bufs, b)
+		rest.n += len(b)
 	}
-	return rest, total
+	if rest.bufs == nil {
+		return nil
+	}
+	return rest
 }
 
 // OnWritable implements poll.Handler.
@@ -317,18 +316,24 @@ func (s *Session) OnRead(p []byte) {
 	if s.state.Load() == stateClosed {
 		return
 	}
-	s.lastRead.Store(s.core.now())
+	s.lastRead.Store(uint32(s.core.now()))
 	s.core.m.bytesIn.Add(float64(len(p)))
 	if s.discard.Load() {
 		// Enough for a close reply and the hang-up; past it the client
 		// ignores the close (a flood) and is not read from again: the
 		// close timer ends it.
-		if s.discarded += len(p); s.discarded > discardMax {
+		if s.discarded = int32(min(int(s.discarded)+len(p), discardMax+1)); s.discarded > discardMax {
 			s.tr.pauseReads()
 		}
 		return
 	}
-	if err := s.in.feed(p); err != nil {
+	var err error
+	if s.wsin != nil {
+		err = s.wsin.Feed(p, s.onFrame)
+	} else if s.Open() { // a raw byte stream goes straight to the protocol
+		err = s.proto.OnMessage(0, p)
+	}
+	if err != nil {
 		s.fail(err)
 	}
 }
@@ -418,7 +423,7 @@ func (s *Session) OnClose(err error) {
 	s.mu.Unlock()
 	s.qmu.Lock()
 	s.q.Reset()
-	s.inflight = nil
+	s.short = nil
 	if s.wake != nil {
 		close(s.wake) // under qmu: scheduleLocked sees stateClosed first
 	}
@@ -437,10 +442,8 @@ func (s *Session) end() {
 	subs := s.subs
 	s.subs = nil
 	s.ended = true
-	if s.cancel != nil {
-		s.cancel()
-	}
 	s.mu.Unlock()
+	s.cancelContext()
 	for _, f := range subs {
 		s.core.router.Unsubscribe(s, f)
 	}

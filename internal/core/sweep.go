@@ -47,12 +47,12 @@ func (c *Core) sweep() {
 					// rule: no request for a while.
 					continue
 				}
-				quiet := sec - s.lastRead.Load()
+				quiet := int64(uint32(sec) - s.lastRead.Load())
 				switch {
 				case quiet > idleAfter:
 					idle = append(idle, s)
-				case quiet >= pingAfter && sec-s.lastPing >= pingAfter:
-					s.lastPing = sec
+				case quiet >= pingAfter && int64(uint32(sec)-s.lastPing) >= pingAfter:
+					s.lastPing = uint32(sec)
 					ping = append(ping, s)
 				}
 			}

@@ -149,12 +149,12 @@ func (c *Core) Upgrade(w http.ResponseWriter, r *http.Request, a Accept) (err er
 		conn.Close()
 		return err
 	}
-	s := c.newSession(scope, a.Adapter, true, deflate)
+	s := c.newSession(scope, true, deflate)
 	s.ticket = ticket
 	if a.MaxMessage > 0 {
-		s.in.(*wsInbound).r.MaxMessage = a.MaxMessage
+		s.wsin.MaxMessage = a.MaxMessage
 	}
-	c.attach(s, conn, brw.Reader)
+	c.attach(s, a.Adapter, conn, brw.Reader)
 	return nil
 }
 
@@ -166,25 +166,23 @@ func (c *Core) ServeConn(conn net.Conn, a Adapter, protocol string) {
 		RemoteAddr: conn.RemoteAddr().String(),
 		Protocol:   protocol,
 		Transport:  "tcp",
-	}, a, false, false)
+	}, false, false)
 	if !c.admitRaw(s) {
 		conn.Close()
 		return
 	}
-	c.attach(s, conn, nil)
+	c.attach(s, a, conn, nil)
 }
 
-func (c *Core) newSession(scope Scope, a Adapter, ws, deflate bool) *Session {
-	s := &Session{core: c, Scope: scope, ws: ws, deflate: deflate, q: outq.New(c.cfg.Queue), adapter: a}
+func (c *Core) newSession(scope Scope, ws, deflate bool) *Session {
+	s := &Session{core: c, Scope: scope, ws: ws, deflate: deflate, q: outq.New(c.cfg.Queue)}
 	s.Scope.live = newLive(scope.Identity)
 	s.box = c.workers.NewSerial(c.cfg.MaxInFlight)
 	s.msgs = limit.NewBucket(c.cfg.Limits.MessageRate, c.cfg.Limits.MessageBurst, nil)
-	s.lastRead.Store(c.now())
-	s.lastPing = c.now()
+	s.lastRead.Store(uint32(c.now()))
+	s.lastPing = uint32(c.now())
 	if ws {
-		s.in = &wsInbound{s: s, r: wsframe.Reader{MaxMessage: c.cfg.MaxMessage, Deflate: deflate}}
-	} else {
-		s.in = rawInbound{s: s}
+		s.wsin = &wsframe.Reader{MaxMessage: c.cfg.MaxMessage, Deflate: deflate}
 	}
 	return s
 }
@@ -192,12 +190,11 @@ func (c *Core) newSession(scope Scope, a Adapter, ws, deflate bool) *Session {
 // bind completes a session once its transport exists: the protocol is
 // opened, then the bytes the HTTP server read past the handshake are fed,
 // all before the first event can arrive.
-func (s *Session) bind(tr transport, early []byte) {
+func (s *Session) bind(a Adapter, tr transport, early []byte) {
 	s.tr = tr
 	// Work Open pushes (joining a room) must see s.proto set.
 	s.box.Hold()
-	s.proto = s.adapter.Open(s)
-	s.drainer, _ = s.proto.(Drainer)
+	s.proto = a.Open(s)
 	s.box.Release()
 	if len(early) > 0 {
 		s.OnRead(early)
@@ -206,14 +203,14 @@ func (s *Session) bind(tr transport, early []byte) {
 
 // attach starts serving s on conn. The session joins the registry only
 // when fully bound, so Shutdown never sees a half-built one.
-func (c *Core) attach(s *Session, conn net.Conn, br *bufio.Reader) {
+func (c *Core) attach(s *Session, a Adapter, conn net.Conn, br *bufio.Reader) {
 	var early []byte
 	if br != nil && br.Buffered() > 0 {
 		early, _ = br.Peek(br.Buffered())
 		early = slices.Clone(early)
 	}
 	if p, err := c.pollerOrErr(); err == nil && poll.Pollable(conn) {
-		_, err := p.Add(conn, s, func(pc *poll.Conn) { s.bind(polled{pc}, early) })
+		_, err := p.Add(conn, s, func(pc *poll.Conn) { s.bind(a, polled{pc}, early) })
 		if err == nil {
 			c.register(s)
 			return
@@ -231,7 +228,7 @@ func (c *Core) attach(s *Session, conn net.Conn, br *bufio.Reader) {
 	c.mu.Unlock()
 	sc := &streamConn{c: conn, timeout: c.cfg.WriteTimeout}
 	s.wake = make(chan struct{}, 1)
-	s.bind(sc, nil)
+	s.bind(a, sc, nil)
 	go func() {
 		defer c.streamWG.Done()
 		for range s.wake {
@@ -278,6 +275,11 @@ func (c *Core) pickAdapter(offered []string) (string, Adapter, bool) {
 	}
 	for _, p := range offered {
 		if a, ok := c.adapters[p]; ok && p != "" {
+			// The adapter's own string, not the header's: the session
+			// keeps it, and the header's backing memory should go.
+			if i := slices.Index(a.Protocols(), p); i >= 0 {
+				return a.Protocols()[i], a, true
+			}
 			return p, a, true
 		}
 	}

@@ -41,10 +41,10 @@ func (c *Core) OpenVirtual(scope Scope, a Adapter, sink Sink) (*Session, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := c.newSession(scope, a, true, false)
+	s := c.newSession(scope, true, false)
 	s.ticket = ticket
 	v := &virtualConn{s: s, sink: sink, remote: stringAddr(scope.RemoteAddr)}
-	s.bind(v, nil)
+	s.bind(a, v, nil)
 	if !c.add(s) {
 		v.Close()
 		ticket.Release()
@@ -67,7 +67,7 @@ func (s *Session) Receive(op byte, data []byte) {
 	if !s.Open() {
 		return
 	}
-	s.lastRead.Store(s.core.now())
+	s.lastRead.Store(uint32(s.core.now()))
 	s.core.m.bytesIn.Add(float64(len(data)))
 	s.core.m.msgsIn.Inc()
 	if err := s.proto.OnMessage(op, data); err != nil {

@@ -25,19 +25,10 @@ func closeFrame(code uint16, reason string) []byte {
 	return wsframe.AppendClose(nil, code, reason)
 }
 
-// wsInbound parses WebSocket frames, answers control frames itself and
-// hands data messages to the protocol.
-type wsInbound struct {
-	s *Session
-	r wsframe.Reader
-}
-
-func (w *wsInbound) feed(p []byte) error {
-	return w.r.Feed(p, w.onFrame)
-}
-
-func (w *wsInbound) onFrame(op byte, payload []byte) error {
-	s := w.s
+// onFrame takes each WebSocket message the session's frame parser
+// (s.wsin) completes: it answers control frames itself and hands data
+// messages to the protocol.
+func (s *Session) onFrame(op byte, payload []byte) error {
 	switch op {
 	case wsframe.OpPing:
 		if s.Open() {
@@ -70,16 +61,6 @@ func (w *wsInbound) onFrame(op byte, payload []byte) error {
 		return errMessageRate
 	}
 	return s.proto.OnMessage(op, payload)
-}
-
-// rawInbound passes a byte stream straight to the protocol.
-type rawInbound struct{ s *Session }
-
-func (r rawInbound) feed(p []byte) error {
-	if !r.s.Open() {
-		return nil
-	}
-	return r.s.proto.OnMessage(0, p)
 }
 
 // AppendFrame frames payload for the session's transport: a WebSocket

@@ -76,12 +76,14 @@ type Limits struct {
 // Queue is not safe for concurrent use: the connection locks around it.
 // An empty queue holds no buffer.
 type Queue struct {
-	lim   Limits
-	box   *ring  // owns items, for recycling
-	items []Item // ring
-	head  int
-	n     int
-	bytes int
+	// Compact, as every idle connection holds one: 40 bytes.
+	box    *ring // the items, recycled through the pools; nil when empty
+	bytes  int
+	maxB   int
+	maxN   int32
+	head   int32
+	n      int32
+	policy Policy
 }
 
 // New returns an empty queue.
@@ -92,11 +94,19 @@ func New(lim Limits) Queue {
 	if lim.Bytes <= 0 {
 		lim.Bytes = 4 << 20
 	}
-	return Queue{lim: lim}
+	return Queue{maxN: int32(min(lim.Messages, 1<<29)), maxB: lim.Bytes, policy: lim.Policy} // n may reach twice maxN
+}
+
+// ring returns the items' ring buffer, nil when nothing is queued.
+func (q *Queue) ring() []Item {
+	if q.box == nil {
+		return nil
+	}
+	return q.box.items
 }
 
 // Len and Bytes report what is waiting.
-func (q *Queue) Len() int   { return q.n }
+func (q *Queue) Len() int   { return int(q.n) }
 func (q *Queue) Bytes() int { return q.bytes }
 
 // Push appends it, applying the policy when the queue is full; extra bytes
@@ -105,17 +115,17 @@ func (q *Queue) Bytes() int { return q.bytes }
 // ErrOverflow when the connection must be disconnected instead.
 func (q *Queue) Push(it Item, inflight int) (dropped int, err error) {
 	size := it.Size()
-	for q.n >= q.lim.Messages || (q.n > 0 && q.bytes+size+inflight > q.lim.Bytes) {
+	for q.n >= q.maxN || (q.n > 0 && q.bytes+size+inflight > q.maxB) {
 		switch {
-		case !it.Droppable || q.lim.Policy == Disconnect:
-			if it.Droppable || q.n >= q.lim.Messages*2 {
+		case !it.Droppable || q.policy == Disconnect:
+			if it.Droppable || q.n >= q.maxN*2 {
 				return dropped, ErrOverflow
 			}
 			// A response or control frame may exceed the limit (by up to
 			// the limit again), so a burst of publications cannot make a
 			// request go unanswered.
 			goto push
-		case q.lim.Policy == KeepLatest && it.Key != "" && q.replace(it):
+		case q.policy == KeepLatest && it.Key != "" && q.replace(it):
 			return dropped + 1, nil
 		case q.dropOldest():
 			dropped++
@@ -124,10 +134,11 @@ func (q *Queue) Push(it Item, inflight int) (dropped int, err error) {
 		}
 	}
 push:
-	if q.n == len(q.items) {
-		q.grow()
+	items := q.ring()
+	if int(q.n) == len(items) {
+		items = q.grow()
 	}
-	q.items[(q.head+q.n)%len(q.items)] = it
+	items[int(q.head+q.n)%len(items)] = it
 	q.n++
 	q.bytes += size
 	return dropped, nil
@@ -135,8 +146,9 @@ push:
 
 // replace swaps the newest queued item with the same key for it.
 func (q *Queue) replace(it Item) bool {
+	items := q.ring()
 	for i := q.n - 1; i >= 0; i-- {
-		p := &q.items[(q.head+i)%len(q.items)]
+		p := &items[int(q.head+i)%len(items)]
 		if p.Droppable && p.Key == it.Key {
 			q.bytes += it.Size() - p.Size()
 			*p = it
@@ -148,32 +160,34 @@ func (q *Queue) replace(it Item) bool {
 
 // dropOldest removes the oldest droppable item.
 func (q *Queue) dropOldest() bool {
-	for i := range q.n {
-		idx := (q.head + i) % len(q.items)
-		if !q.items[idx].Droppable {
+	items := q.ring()
+	for i := range int(q.n) {
+		idx := (int(q.head) + i) % len(items)
+		if !items[idx].Droppable {
 			continue
 		}
-		q.bytes -= q.items[idx].Size()
+		q.bytes -= items[idx].Size()
 		// Shift the items before it one place forward to close the hole.
 		for j := i; j > 0; j-- {
-			q.items[(q.head+j)%len(q.items)] = q.items[(q.head+j-1)%len(q.items)]
+			items[(int(q.head)+j)%len(items)] = items[(int(q.head)+j-1)%len(items)]
 		}
-		q.items[q.head] = Item{}
-		q.head = (q.head + 1) % len(q.items)
+		items[q.head] = Item{}
+		q.head = int32((int(q.head) + 1) % len(items))
 		q.n--
 		return true
 	}
 	return false
 }
 
-func (q *Queue) grow() {
-	size := max(minRing, 2*len(q.items))
-	box := getRing(size)
-	for i := range q.n {
-		box.items[i] = q.items[(q.head+i)%len(q.items)]
+func (q *Queue) grow() []Item {
+	items := q.ring()
+	box := getRing(max(minRing, 2*len(items)))
+	for i := range int(q.n) {
+		box.items[i] = items[(int(q.head)+i)%len(items)]
 	}
 	putRing(q.box)
-	q.box, q.items, q.head = box, box.items, 0
+	q.box, q.head = box, 0
+	return box.items
 }
 
 // Rings are recycled through pools, one per power-of-two size, so an
@@ -216,8 +230,9 @@ func putRing(r *ring) {
 // queue and releases its buffer. The caller writes bufs and keeps them
 // alive until written.
 func (q *Queue) Drain(bufs [][]byte) [][]byte {
-	for i := range q.n {
-		it := &q.items[(q.head+i)%len(q.items)]
+	items := q.ring()
+	for i := range int(q.n) {
+		it := &items[(int(q.head)+i)%len(items)]
 		if len(it.Own) > 0 {
 			bufs = append(bufs, it.Own)
 		}
@@ -226,12 +241,12 @@ func (q *Queue) Drain(bufs [][]byte) [][]byte {
 		}
 	}
 	putRing(q.box)
-	q.box, q.items, q.head, q.n, q.bytes = nil, nil, 0, 0, 0
+	q.box, q.head, q.n, q.bytes = nil, 0, 0, 0
 	return bufs
 }
 
 // Reset discards everything.
 func (q *Queue) Reset() {
 	putRing(q.box)
-	q.box, q.items, q.head, q.n, q.bytes = nil, nil, 0, 0, 0
+	q.box, q.head, q.n, q.bytes = nil, 0, 0, 0
 }

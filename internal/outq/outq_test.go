@@ -86,8 +86,8 @@ func TestDrainReleasesBuffer(t *testing.T) {
 		q.Push(Item{Own: []byte{'h'}, Shared: []byte{byte(i)}, Droppable: true}, 0)
 	}
 	bufs := q.Drain(nil)
-	if len(bufs) != 200 || q.Len() != 0 || q.Bytes() != 0 || q.items != nil {
-		t.Fatalf("after drain: %d bufs, len %d, bytes %d, items %v", len(bufs), q.Len(), q.Bytes(), q.items != nil)
+	if len(bufs) != 200 || q.Len() != 0 || q.Bytes() != 0 || q.box != nil {
+		t.Fatalf("after drain: %d bufs, len %d, bytes %d, items %v", len(bufs), q.Len(), q.Bytes(), q.box != nil)
 	}
 	if bufs[1][0] != 0 || bufs[199][0] != 99 {
 		t.Fatal("drain lost order")

@@ -17,13 +17,13 @@ const maxIov = 1024
 // Conn is a registered connection. Its write side is safe for concurrent
 // use; reads happen only on the loop.
 type Conn struct {
-	fd   int
-	gen  uint32
-	loop *loop
-	h    Handler
+	fd     int
+	gen    uint32
+	closed bool // guarded by wmu; beside gen, so a Conn fits 64 bytes
+	loop   *loop
+	h      Handler
 
-	wmu        sync.Mutex // guards fd use by writers and the close
-	closed     bool
+	wmu        sync.Mutex  // guards fd use by writers and the close
 	wantWrite  atomic.Bool // a write hit EAGAIN: report the next EPOLLOUT
 	readClosed atomic.Bool // stop delivering reads (closing handshake)
 	paused     atomic.Bool // leave input in the socket (backpressure)

@@ -10,9 +10,9 @@ const batch = 32
 // on the pool's workers. It holds no goroutine and, when empty, no buffer.
 type Serial struct {
 	pool    *Pool
-	limit   int
 	mu      sync.Mutex
 	fns     []func()
+	limit   int32 // an idle connection holds one Serial: 48 bytes
 	running bool
 	held    bool // Hold: functions wait for Release
 	closed  bool
@@ -23,14 +23,14 @@ func (p *Pool) NewSerial(limit int) *Serial {
 	if limit < 1 {
 		limit = 1
 	}
-	return &Serial{pool: p, limit: limit}
+	return &Serial{pool: p, limit: int32(min(limit, 1<<30))}
 }
 
 // Push queues fn. It reports false when the mailbox is full or closed; the
 // caller decides what overload means for its protocol.
 func (s *Serial) Push(fn func()) bool {
 	s.mu.Lock()
-	if s.closed || len(s.fns) >= s.limit {
+	if s.closed || len(s.fns) >= int(s.limit) {
 		s.mu.Unlock()
 		return false
 	}

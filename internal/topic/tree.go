@@ -25,11 +25,11 @@ type node[V comparable] struct {
 	children map[string]*node[V] // literal next levels
 	plus     *node[V]            // the '+' next level
 	values   []V                 // values whose filter ends at this node
-	hash     []V                 // values whose filter is this node + "/#"
+	hash     *[]V                // values whose filter is this node + "/#"; nil for none (rare, and a node per subscribed topic adds up)
 }
 
 func (n *node[V]) empty() bool {
-	return len(n.children) == 0 && n.plus == nil && len(n.values) == 0 && len(n.hash) == 0
+	return len(n.children) == 0 && n.plus == nil && len(n.values) == 0 && n.hash == nil
 }
 
 // Len returns the number of (filter, value) pairs in the tree.
@@ -46,7 +46,10 @@ func (t *Tree[V]) Add(filter string, v V) bool {
 	for {
 		level, rest, more := strings.Cut(filter, "/")
 		if level == "#" {
-			return t.add(&n.hash, v)
+			if n.hash == nil {
+				n.hash = new([]V)
+			}
+			return t.add(n.hash, v)
 		}
 		var next *node[V]
 		if level == "+" {
@@ -104,7 +107,13 @@ func (n *node[V]) remove(filter string, v V) bool {
 		if more {
 			return false
 		}
-		return del(&n.hash, v)
+		if n.hash == nil || !del(n.hash, v) {
+			return false
+		}
+		if len(*n.hash) == 0 {
+			n.hash = nil
+		}
+		return true
 	}
 	child := n.children[level]
 	if level == "+" {
@@ -181,8 +190,8 @@ func (t *Tree[V]) MatchGroups(name string, fn func(vs []V)) {
 // must not match names starting with '$'.
 func (n *node[V]) match(name string, root bool, fn func([]V)) {
 	dollar := root && name != "" && name[0] == '$'
-	if len(n.hash) > 0 && !dollar {
-		fn(n.hash)
+	if n.hash != nil && !dollar {
+		fn(*n.hash)
 	}
 	level, rest, more := strings.Cut(name, "/")
 	if child := n.children[level]; child != nil {
@@ -203,7 +212,7 @@ func (n *node[V]) visit(rest string, more bool, fn func([]V)) {
 	if len(n.values) > 0 {
 		fn(n.values)
 	}
-	if len(n.hash) > 0 {
-		fn(n.hash) // "a/#" matches "a"
+	if n.hash != nil {
+		fn(*n.hash) // "a/#" matches "a"
 	}
 }

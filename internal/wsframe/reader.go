@@ -82,8 +82,8 @@ type parser struct {
 	msgLen    int    // declared payload bytes of the message so far
 	remaining int    // payload bytes of the current frame not yet read
 
-	hdr  [MaxHeaderLen]byte
 	ctl  *[MaxControlPayload]byte // only while a control frame spans reads: idle parsers stay small
+	hdr  [MaxHeaderLen]byte       // after ctl, so the byte fields pack: a Reader is 112 bytes
 	key  [4]byte
 	utf8 utf8Stream
 
