@@ -21,6 +21,9 @@ func positionsOf(msgs [][]byte) map[string]message.Position {
 			t, p, ok = missedPosition(b)
 		}
 		if !ok {
+			t, p, ok = resultPosition(b)
+		}
+		if !ok {
 			continue
 		}
 		if out == nil {
