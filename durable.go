@@ -77,6 +77,9 @@ func Open(opts Options) (*Server, error) {
 	if d.retained, err = store.NewFileRetained(db, maxRet, maxRetBytes, mqtt.PersistKeys...); err != nil {
 		return fail(err)
 	}
+	if d.sessions, err = store.NewFileSessions(db); err != nil {
+		return fail(err)
+	}
 	opts.durable = d
 	s := New(opts)
 	if d.err != nil {
@@ -94,6 +97,7 @@ type durableState struct {
 	db       *durable.DB
 	history  *store.FileHistory
 	retained *store.FileRetained
+	sessions *store.FileSessions // long polling and streaming (longpoll_durable.go)
 	err      error // from loading sessions or queues in New
 
 	commits atomic.Pointer[metrics.Histogram]
