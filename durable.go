@@ -98,7 +98,7 @@ type durableState struct {
 	history  *store.FileHistory
 	retained *store.FileRetained
 	sessions *store.FileSessions // long polling and streaming (longpoll_durable.go)
-	err      error // from loading sessions or queues in New
+	err      error               // from loading sessions or queues in New
 
 	commits atomic.Pointer[metrics.Histogram]
 	records atomic.Pointer[metrics.Counter]
