@@ -1,10 +1,12 @@
 package emulate
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -193,5 +195,58 @@ func TestTakeoverExpired(t *testing.T) {
 	c := startDurable(t, dir, clk)
 	if ids := c.file.IDs(); len(ids) != 1 || ids[0] != kept {
 		t.Fatalf("sessions in the file: %v, want [%s]", ids, kept)
+	}
+}
+
+// TestTakeoverStream: a stream reconnecting to the next run of the server
+// gets the messages after its Last-Event-ID under their numbers, then
+// new ones.
+func TestTakeoverStream(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	a := startDurable(t, dir, clk)
+	id := a.open(t)
+	do(t, "POST", a.url+"/poll?session="+id+"&seq=1", `{"jsonrpc":"2.0","id":"s","method":"subscribe","params":{"topic":"d/s"}}`)
+	pollAll(t, a.url, id, 0, 1)
+	a.publish(t, "d/s", 2)
+	pollAll(t, a.url, id, 0, 3)
+	a.stop()
+
+	b := startDurable(t, dir, clk)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", b.url+"/stream?session="+id, nil)
+	req.Header.Set("Last-Event-ID", "2")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("stream: %d", resp.StatusCode)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	next := func() (id, data string) {
+		t.Helper()
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "id: "):
+				id = line[4:]
+			case strings.HasPrefix(line, "data: "):
+				data = line[6:]
+			case line == "" && data != "":
+				return id, data
+			}
+		}
+		t.Fatalf("stream ended: %v", sc.Err())
+		return
+	}
+	if n, d := next(); n != "3" || !strings.Contains(d, `"data":"m2"`) {
+		t.Fatalf("first event after restart: id %s %s", n, d)
+	}
+	b.publish(t, "d/s", 1)
+	if n, d := next(); n != "4" || !strings.Contains(d, `"seq":3`) {
+		t.Fatalf("live event after restart: id %s %s", n, d)
 	}
 }

@@ -363,13 +363,19 @@ func (f *FileSessions) IDs() []string {
 // ExpireIdle deletes the sessions without activity since before, except
 // those keep names (the ones a server is serving), and returns their ids.
 func (f *FileSessions) ExpireIdle(before time.Time, keep func(id string) bool) []string {
-	var gone []string
-	for _, id := range f.IDs() {
-		info, err := f.Info(id)
-		if err != nil || !info.LastSeen.Before(before) || (keep != nil && keep(id)) {
-			continue
+	var idle []string
+	f.MemorySessions.mu.RLock()
+	for id, s := range f.byID {
+		s.mu.Lock()
+		if s.lastSeen.Before(before) {
+			idle = append(idle, id)
 		}
-		if f.Delete(id) == nil {
+		s.mu.Unlock()
+	}
+	f.MemorySessions.mu.RUnlock()
+	var gone []string
+	for _, id := range idle {
+		if (keep == nil || !keep(id)) && f.Delete(id) == nil {
 			gone = append(gone, id)
 		}
 	}
