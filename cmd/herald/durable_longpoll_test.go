@@ -191,5 +191,16 @@ func TestDurableLongPollKill9(t *testing.T) {
 	if !seqs[4] || !seqs[6] {
 		t.Fatalf("topic positions %v: the durable topic's numbering did not go on", seqs)
 	}
+	// A clean stop keeps the session too (it does not end it).
+	h.stop(t)
+	h = startHerald(t, dir, "--durable-topics", "d/#")
+	sub.on(h)
+	pub.on(h)
+	if s, b := pub.post(4, rpc("7", "publish", `{"topic":"d/t","data":"after stop"}`)); s != 202 {
+		t.Fatalf("publish after a clean restart: %d %s", s, b)
+	}
+	if m := sub.until(ack, 1); m[0].data != "after stop" || m[0].n != ack+1 {
+		t.Fatalf("after a clean restart: %v (acknowledged %d)", m, ack)
+	}
 	h.stop(t)
 }
