@@ -21,7 +21,9 @@ func positionsOf(msgs [][]byte) map[string]message.Position {
 			t, p, ok = missedPosition(b)
 		}
 		if !ok {
-			t, p, ok = resultPosition(b)
+			if t, p, ok = resultPosition(b); ok && laterIn(out, t, p) {
+				continue // a message delivered before the result was written
+			}
 		}
 		if !ok {
 			continue

@@ -28,3 +28,10 @@ func resultPosition(b []byte) (string, message.Position, bool) {
 	}
 	return r.Result.Topic, message.Position{Epoch: r.Result.Position.Epoch, Seq: r.Result.Position.Seq}, true
 }
+
+// laterIn reports whether pos already holds a later position of topic t
+// in p's epoch.
+func laterIn(pos map[string]message.Position, t string, p message.Position) bool {
+	cur, ok := pos[t]
+	return ok && cur.Epoch == p.Epoch && cur.Seq > p.Seq
+}

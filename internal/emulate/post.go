@@ -66,7 +66,7 @@ func (m *Manager) post(w http.ResponseWriter, r *http.Request, id string) {
 			httpx.Error(w, http.StatusGone, "session_closed", "the session has ended")
 			return
 		case !fresh:
-			if !m.sync(w, r.Context()) { // the first attempt's number may not be durable yet
+			if !m.duplicate(w, r.Context(), id, seq) {
 				return
 			}
 			httpx.JSON(w, http.StatusOK, []byte(`{"duplicate":true}`+"\n"))

@@ -29,6 +29,7 @@ import (
 type durableStore interface {
 	Sync(ctx context.Context) error
 	Applied(id string, seq uint64) error
+	IsApplied(id string, seq uint64) bool
 	SetOwner(id string, owner []byte) error
 	Owner(id string) ([]byte, error)
 	Durable(id string) uint64
@@ -108,6 +109,23 @@ func (m *Manager) sync(w http.ResponseWriter, ctx context.Context) bool {
 func (m *Manager) applied(w http.ResponseWriter, ctx context.Context, id string, seq uint64) bool {
 	if d, ok := m.durable(); ok && seq > 0 {
 		d.Applied(id, seq)
+	}
+	return m.sync(w, ctx)
+}
+
+// duplicate checks, for a POST whose number was accepted before, that
+// the first attempt was applied and is durable; while it is not (it is
+// still running, or the server stopped under it) the client is told to
+// retry (503), not that it is done.
+func (m *Manager) duplicate(w http.ResponseWriter, ctx context.Context, id string, seq uint64) bool {
+	d, ok := m.durable()
+	if !ok {
+		return true
+	}
+	if !d.IsApplied(id, seq) {
+		w.Header().Set("Retry-After", "1")
+		httpx.Error(w, http.StatusServiceUnavailable, "in_progress", "a POST with this number is still being applied: retry")
+		return false
 	}
 	return m.sync(w, ctx)
 }

@@ -252,6 +252,21 @@ func (f *FileSessions) Applied(id string, seq uint64) error {
 	})
 }
 
+// IsApplied reports whether Applied recorded seq.
+func (f *FileSessions) IsApplied(id string, seq uint64) bool {
+	fm := f.fileMeta(id)
+	if fm == nil || seq == 0 {
+		return false
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if seq <= fm.seen {
+		return true
+	}
+	off := seq - fm.seen - 1
+	return off < DedupeWindow && fm.window&(1<<off) != 0
+}
+
 // SetSubscriptions implements Sessions.
 func (f *FileSessions) SetSubscriptions(id string, filters []string) error {
 	return f.update(id, func(s *memSession, _ *fileMeta) bool {

@@ -114,6 +114,9 @@ func TestFileSessionsDedupSurvivesReopen(t *testing.T) {
 	if fresh, _ := f.Accept("s", 5); !fresh {
 		t.Fatal("5 refused")
 	}
+	if !f.IsApplied("s", 4) || f.IsApplied("s", 3) || f.IsApplied("s", 5) {
+		t.Fatal("IsApplied does not follow Applied")
+	}
 	// 5 accepted but never applied: the crash came first.
 	f.Sync(context.Background())
 	db.Close()
