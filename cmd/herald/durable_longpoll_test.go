@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/internal/testutil"
 )
 
 // lpClient is a long-polling client of the herald binary, as herald.js
@@ -201,6 +204,64 @@ func TestDurableLongPollKill9(t *testing.T) {
 	}
 	if m := sub.until(ack, 1); m[0].data != "after stop" || m[0].n != ack+1 {
 		t.Fatalf("after a clean restart: %v (acknowledged %d)", m, ack)
+	}
+	h.stop(t)
+}
+
+// herald.js over long polling keeps its session across a kill -9 of the
+// server (restarted on the same address and data directory): no
+// "session gone", every message once and in order.
+func TestDurableLongPollHeraldJS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ln := testutil.Listen(t)
+	addr := ln.Addr().String()
+	ln.Close()
+	h := startHerald(t, dir, "--durable-topics", "d/#", "--listen", addr)
+	lines, wait := nodeLines(t, map[string]string{
+		"HERALD_URL": "http://" + addr,
+		"HERALD_JS":  filepath.Join(testutil.Root(t), "web", "herald.js"),
+	}, "durable_longpoll.mjs")
+	var datas []string
+	var seqs []float64
+	next := func() map[string]any {
+		t.Helper()
+		for v := range lines {
+			if l, ok := v["log"].(string); ok && strings.Contains(l, "closed") {
+				t.Fatalf("herald.js lost its session: %v", l)
+			}
+			if d, ok := v["data"]; ok {
+				datas = append(datas, fmt.Sprint(d))
+				seqs = append(seqs, v["seq"].(float64))
+			}
+			return v
+		}
+		t.Fatalf("herald.js exited: %v", wait())
+		return nil
+	}
+	for v := next(); v["subscribed"] == nil; v = next() {
+	}
+	pub := lpOpen(t, h)
+	if s, b := pub.post(1, rpc("1", "publish", `{"topic":"d/js","data":"1"}`), rpc("2", "publish", `{"topic":"d/js","data":"2"}`)); s != 202 {
+		t.Fatalf("publish: %d %s", s, b)
+	}
+	for len(datas) < 2 {
+		next()
+	}
+	h.kill9(t)
+	h = startHerald(t, dir, "--durable-topics", "d/#", "--listen", addr)
+	pub = lpOpen(t, h) // a new publisher: what is tested is herald.js's session
+	if s, b := pub.post(1, rpc("3", "publish", `{"topic":"d/js","data":"3"}`), rpc("4", "publish", `{"topic":"d/js","data":"end"}`)); s != 202 {
+		t.Fatalf("publish after restart: %d %s", s, b)
+	}
+	for len(datas) == 0 || datas[len(datas)-1] != "end" {
+		next()
+	}
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(datas) != "[1 2 3 end]" || fmt.Sprint(seqs) != "[1 2 3 4]" {
+		t.Fatalf("herald.js got %v (seqs %v), want [1 2 3 end] (1 2 3 4)", datas, seqs)
 	}
 	h.stop(t)
 }
