@@ -215,6 +215,14 @@ func (m *Manager) takeover(w http.ResponseWriter, r *http.Request, id string) *s
 		json.Unmarshal(b, &who)
 	}
 	switch {
+	case info.Ended && info.Pending > 0 && now.Sub(info.LastSeen) <= m.cfg.SessionTimeout:
+		// Ended before the restart with messages left: the next poll gets
+		// them and the end, as it would have from the previous run.
+		ss = &session{m: m, id: id, lastSeen: now, ended: true, code: info.Code, reason: info.Reason}
+		m.mu.Lock()
+		m.gone.add(id, tomb{code: info.Code, reason: info.Reason, at: now, ss: ss})
+		m.mu.Unlock()
+		return ss
 	case info.Ended:
 		return m.refuseTakeover(w, id, tomb{code: info.Code, reason: info.Reason})
 	case now.Sub(info.LastSeen) > m.cfg.SessionTimeout:

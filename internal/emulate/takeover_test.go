@@ -250,3 +250,32 @@ func TestTakeoverStream(t *testing.T) {
 		t.Fatalf("live event after restart: id %s %s", n, d)
 	}
 }
+
+// TestTakeoverEnded: a session that ended with messages left in its log
+// hands them, with the end, to the first poll after a restart, then is
+// gone.
+func TestTakeoverEnded(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
+	a := startDurable(t, dir, clk)
+	id := a.open(t)
+	do(t, "POST", a.url+"/poll?session="+id+"&seq=1", `{"jsonrpc":"2.0","id":"s","method":"subscribe","params":{"topic":"d/e"}}`)
+	pollAll(t, a.url, id, 0, 1)
+	a.publish(t, "d/e", 1)
+	waitUntil(t, func() bool { info, _ := a.file.Info(id); return info.Next == 3 })
+	a.m.live[id].cs.CloseWith(core.ClosePolicyViolation, "slow consumer")
+	waitUntil(t, func() bool { info, _ := a.file.Info(id); return info.Ended })
+	a.stop()
+
+	b := startDurable(t, dir, clk)
+	s, m := do(t, "GET", b.url+"/poll?session="+id+"&ack=1", "")
+	if s != 200 || len(m["messages"].([]any)) != 1 || m["closed"].(map[string]any)["reason"] != "slow consumer" {
+		t.Fatalf("first poll after restart: %d %v", s, m)
+	}
+	if s, _ := do(t, "GET", b.url+"/poll?session="+id+"&ack=2", ""); s != 410 {
+		t.Fatalf("then: %d", s)
+	}
+	if b.core.Sessions() != 0 {
+		t.Fatalf("%d core sessions", b.core.Sessions())
+	}
+}
