@@ -41,9 +41,9 @@ type Durability struct {
 
 // Open returns a running server like New, with its state kept in
 // opts.DataDir when that is set: MQTT persistent sessions and retained
-// messages, STOMP /queue/ contents and unacknowledged deliveries, and
-// the history of opts.Durability.Topics, all restored from a previous
-// run. It fails if the directory is in use by another process or its
+// messages, STOMP /queue/ contents and unacknowledged deliveries, the
+// history of opts.Durability.Topics, and long-poll and streaming
+// sessions, all restored from a previous run. It fails if the directory is in use by another process or its
 // store cannot be trusted (see docs/durability.md).
 func Open(opts Options) (*Server, error) {
 	if opts.DataDir == "" {
