@@ -236,15 +236,11 @@ func (m *Manager) takeover(w http.ResponseWriter, r *http.Request, id string) *s
 		Identity:   core.Identity{Subject: who.Subject, Claims: who.Claims, Expires: who.Expires, Permissions: who.Permissions},
 		RemoteAddr: r.RemoteAddr, Protocol: m.cfg.Protocol, Transport: "longpoll",
 	}
-	scope.SetHeader(httpx.ConnectHeader(r, httpx.Check(w, r, m.cfg.Core.Config().AllowedOrigins)))
-	m.mu.Lock()
-	m.live[id] = ss
-	m.mu.Unlock()
+	// The request's origin was checked (and CORS answered) already; this
+	// only decides whether its cookies are the client's.
+	scope.SetHeader(httpx.ConnectHeader(r, httpx.Check(headerOnly{http.Header{}}, r, m.cfg.Core.Config().AllowedOrigins)))
 	cs, err := m.cfg.Core.OpenVirtual(scope, wrapped{m.cfg.Adapter, ss}, ss)
 	if err != nil {
-		m.mu.Lock()
-		delete(m.live, id)
-		m.mu.Unlock()
 		if errors.Is(err, core.ErrClosed) {
 			httpx.Error(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
 		} else {
@@ -258,6 +254,12 @@ func (m *Manager) takeover(w http.ResponseWriter, r *http.Request, id string) *s
 	ss.mu.Unlock()
 	ss.touch()
 	m.resubscribe(cs, id, info)
+	// Live only now, complete: requests meanwhile wait on takeMu.
+	m.mu.Lock()
+	if _, gone := m.gone.byID[id]; !gone {
+		m.live[id] = ss
+	}
+	m.mu.Unlock()
 	return ss
 }
 
@@ -314,3 +316,10 @@ type position struct {
 	Epoch string `json:"epoch"`
 	Seq   uint64 `json:"seq"`
 }
+
+// headerOnly is a ResponseWriter whose headers go nowhere.
+type headerOnly struct{ h http.Header }
+
+func (w headerOnly) Header() http.Header       { return w.h }
+func (headerOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (headerOnly) WriteHeader(int)             {}

@@ -158,10 +158,15 @@ func TestTakeoverConcurrent(t *testing.T) {
 
 	b := startDurable(t, dir, clk)
 	var wg sync.WaitGroup
-	for range 8 {
+	for i := range 8 {
 		wg.Go(func() {
 			if s, m := do(t, "GET", b.url+"/poll?session="+id+"&wait=0", ""); s != 200 {
 				t.Errorf("poll: %d %v", s, m)
+			}
+		})
+		wg.Go(func() { // a POST racing the takeover finds the session complete
+			if s, m := do(t, "POST", fmt.Sprintf("%s/poll?session=%s&seq=%d", b.url, id, i+1), `{"jsonrpc":"2.0","method":"subscribe","params":{"topic":"x"}}`); s != 202 {
+				t.Errorf("POST: %d %v", s, m)
 			}
 		})
 	}
