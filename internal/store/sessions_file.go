@@ -33,6 +33,8 @@ const SessionsBucket = "sessions"
 //     has run the POST and before Sync and its 202, so a POST answered
 //     202 is never applied again, and one cut off by the crash is applied
 //     again when retried (at least once, never lost);
+//   - positions are written with the next record of the session (an
+//     acknowledgement at the latest): until then the log holds them;
 //   - activity (Touch) is written at most once a second per session.
 type FileSessions struct {
 	*MemorySessions
@@ -278,19 +280,17 @@ func (f *FileSessions) SetSubscriptions(id string, filters []string) error {
 	})
 }
 
-// SetPositions implements Sessions.
+// SetPositions implements Sessions. The positions are written with the
+// session's next record (an acknowledgement at the latest), not each
+// time: those of messages still in the log can be read from the log
+// itself, which is what a server taking the session over does.
 func (f *FileSessions) SetPositions(id string, pos map[string]message.Position) error {
 	return f.update(id, func(s *memSession, _ *fileMeta) bool {
 		if s.pos == nil {
 			s.pos = make(map[string]message.Position, len(pos))
 		}
-		changed := false
-		for t, p := range pos {
-			if s.pos[t] != p {
-				s.pos[t], changed = p, true
-			}
-		}
-		return changed
+		maps.Copy(s.pos, pos)
+		return false
 	})
 }
 
