@@ -205,9 +205,16 @@ func (m *Manager) takeover(w http.ResponseWriter, r *http.Request, id string) *s
 	defer m.takeMu.Unlock()
 	m.mu.Lock()
 	ss := m.live[id]
+	t, gone := m.gone.byID[id]
 	m.mu.Unlock()
-	if ss != nil {
+	switch {
+	case ss != nil: // taken over by the request before this one
 		return ss
+	case gone && t.ss != nil:
+		return t.ss
+	case gone:
+		writeGone(w, t)
+		return nil
 	}
 	now := m.cfg.Now()
 	var who owner
@@ -241,9 +248,13 @@ func (m *Manager) takeover(w http.ResponseWriter, r *http.Request, id string) *s
 	scope.SetHeader(httpx.ConnectHeader(r, httpx.Check(headerOnly{http.Header{}}, r, m.cfg.Core.Config().AllowedOrigins)))
 	cs, err := m.cfg.Core.OpenVirtual(scope, wrapped{m.cfg.Adapter, ss}, ss)
 	if err != nil {
-		if errors.Is(err, core.ErrClosed) {
+		switch {
+		case errors.Is(err, core.ErrClosed):
 			httpx.Error(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
-		} else {
+		case errors.Is(err, core.ErrHandshakeRate):
+			w.Header().Set("Retry-After", "1")
+			httpx.Error(w, http.StatusTooManyRequests, "rate_limited", err.Error())
+		default:
 			w.Header().Set("Retry-After", "1")
 			httpx.Error(w, http.StatusServiceUnavailable, "too_many_connections", err.Error())
 		}
