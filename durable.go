@@ -41,9 +41,9 @@ type Durability struct {
 
 // Open returns a running server like New, with its state kept in
 // opts.DataDir when that is set: MQTT persistent sessions and retained
-// messages, STOMP /queue/ contents and unacknowledged deliveries, and
-// the history of opts.Durability.Topics, all restored from a previous
-// run. It fails if the directory is in use by another process or its
+// messages, STOMP /queue/ contents and unacknowledged deliveries, the
+// history of opts.Durability.Topics, and long-poll and streaming
+// sessions, all restored from a previous run. It fails if the directory is in use by another process or its
 // store cannot be trusted (see docs/durability.md).
 func Open(opts Options) (*Server, error) {
 	if opts.DataDir == "" {
@@ -77,6 +77,9 @@ func Open(opts Options) (*Server, error) {
 	if d.retained, err = store.NewFileRetained(db, maxRet, maxRetBytes, mqtt.PersistKeys...); err != nil {
 		return fail(err)
 	}
+	if d.sessions, err = store.NewFileSessions(db); err != nil {
+		return fail(err)
+	}
 	opts.durable = d
 	s := New(opts)
 	if d.err != nil {
@@ -94,7 +97,8 @@ type durableState struct {
 	db       *durable.DB
 	history  *store.FileHistory
 	retained *store.FileRetained
-	err      error // from loading sessions or queues in New
+	sessions *store.FileSessions // long polling and streaming (longpoll_durable.go)
+	err      error               // from loading sessions or queues in New
 
 	commits atomic.Pointer[metrics.Histogram]
 	records atomic.Pointer[metrics.Counter]

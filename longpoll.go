@@ -27,6 +27,10 @@ import (
 // IdleTimeout ends; polls are held for up to PingInterval. Unknown
 // sessions get 404, ended ones 410, bodies over MaxMessageSize 413, each
 // with a JSON error.
+//
+// With a DataDir (Open), sessions are kept there: after a restart, clean
+// or a crash, a client continues its session with the same numbers, and
+// nothing it had not acknowledged is lost (docs/durability.md).
 func (s *Server) PollHandler() http.Handler { return s.emulation().Poll() }
 
 // StreamHandler: see PollHandler.
@@ -34,7 +38,7 @@ func (s *Server) StreamHandler() http.Handler { return s.emulation().Stream() }
 
 func (s *Server) emulation() *emulate.Manager {
 	s.emuOnce.Do(func() {
-		s.emu = emulate.New(emulate.Config{Core: s.core, Adapter: native.RPC{}, Protocol: native.Subprotocol})
+		s.emu = emulate.New(emulate.Config{Core: s.core, Adapter: native.RPC{}, Protocol: native.Subprotocol, Store: s.opts.durable.sessionStore()})
 	})
 	return s.emu
 }

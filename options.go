@@ -136,7 +136,8 @@ type Options struct {
 	Logger *slog.Logger // default: discard
 
 	// DataDir, if set, keeps MQTT sessions and retained messages, STOMP
-	// queues and durable topics' history on disk across restarts (see
+	// queues, durable topics' history and long-poll and streaming
+	// sessions on disk across restarts (see
 	// Durability and docs/durability.md). A server with a DataDir is
 	// created with Open, which reports a store it cannot use.
 	DataDir    string

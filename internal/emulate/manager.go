@@ -69,6 +69,7 @@ type Manager struct {
 	live      map[string]*session
 	gone      tombs
 	lastPrune atomic.Int64 // unix second of the last pruning of tombstones
+	takeMu    sync.Mutex   // serializes takeovers (takeover.go)
 }
 
 // New returns a Manager.
@@ -109,7 +110,9 @@ func New(cfg Config) *Manager {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Manager{cfg: cfg, live: make(map[string]*session), gone: tombs{byID: map[string]tomb{}}}
+	m := &Manager{cfg: cfg, live: make(map[string]*session), gone: tombs{byID: map[string]tomb{}}}
+	m.startDurable()
+	return m
 }
 
 // Poll is the long-polling endpoint; Stream the HTTP-streaming one. They
@@ -216,6 +219,10 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, access httpx.Acce
 	ss.mu.Lock()
 	ss.cs = cs
 	ss.mu.Unlock()
+	if !m.keepOwner(w, r.Context(), ss.id, id) {
+		cs.CloseWith(core.CloseInternalError, "the session store failed")
+		return
+	}
 	body := []byte(`{"session":"` + ss.id + `","pollTimeout":` + strconv.FormatInt(m.cfg.PollTimeout.Milliseconds(), 10) +
 		`,"sessionTimeout":` + strconv.FormatInt(m.cfg.SessionTimeout.Milliseconds(), 10) + "}\n")
 	httpx.JSON(w, http.StatusCreated, body)
@@ -225,7 +232,7 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, access httpx.Acce
 // forgotten) or 410 (ended: expired or closed). An ended session whose
 // log still holds messages is returned too, so a poll can fetch them
 // with the end.
-func (m *Manager) lookup(w http.ResponseWriter, id string) *session {
+func (m *Manager) lookup(w http.ResponseWriter, r *http.Request, id string) *session {
 	m.mu.Lock()
 	ss := m.live[id]
 	t, gone := m.gone.byID[id]
@@ -240,8 +247,7 @@ func (m *Manager) lookup(w http.ResponseWriter, id string) *session {
 		writeGone(w, t)
 		return nil
 	}
-	httpx.Error(w, http.StatusNotFound, "session_not_found", "no such session (it may have been opened on a server that restarted): open a new one")
-	return nil
+	return m.takeover(w, r, id) // kept by a previous run, or 404
 }
 
 // writeGone answers 410 for an ended session: the client opens a new
@@ -311,6 +317,7 @@ func (m *Manager) prune(now time.Time) {
 	for _, id := range drop {
 		m.cfg.Store.Delete(id)
 	}
+	m.expireStored(now)
 }
 
 // forget drops the log of an ended session once its end was delivered.

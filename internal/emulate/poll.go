@@ -51,6 +51,9 @@ func (m *Manager) poll(w http.ResponseWriter, r *http.Request, id string) {
 			// The end goes with the last batch; the log is dropped then
 			// (the next request gets 410).
 			last := ended && !m.more(id, first, msgs)
+			if len(msgs) > 0 && !m.sync(w, r.Context()) {
+				return // a crash must not give these numbers to other messages
+			}
 			writeBatch(w, first, msgs, last, code, reason)
 			if last {
 				m.forget(ss)
@@ -121,7 +124,7 @@ func writeBatch(w http.ResponseWriter, first uint64, msgs [][]byte, ended bool, 
 // pushed back) and the client's acknowledgement cursor. It has answered
 // the request when ok is false.
 func (m *Manager) begin(w http.ResponseWriter, r *http.Request, id string) (ss *session, after uint64, ok bool) {
-	if ss = m.lookup(w, id); ss == nil {
+	if ss = m.lookup(w, r, id); ss == nil {
 		return nil, 0, false
 	}
 	ss.touch()

@@ -21,6 +21,11 @@ func positionsOf(msgs [][]byte) map[string]message.Position {
 			t, p, ok = missedPosition(b)
 		}
 		if !ok {
+			if t, p, ok = resultPosition(b); ok && laterIn(out, t, p) {
+				continue // a message delivered before the result was written
+			}
+		}
+		if !ok {
 			continue
 		}
 		if out == nil {

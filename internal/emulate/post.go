@@ -23,7 +23,7 @@ import (
 // {"duplicate":true} and not run again. The body is read whole before the
 // number is recorded, so a POST cut off on the way can be retried.
 func (m *Manager) post(w http.ResponseWriter, r *http.Request, id string) {
-	ss := m.lookup(w, id)
+	ss := m.lookup(w, r, id)
 	if ss == nil {
 		return
 	}
@@ -50,8 +50,9 @@ func (m *Manager) post(w http.ResponseWriter, r *http.Request, id string) {
 		httpx.Error(w, http.StatusGone, "session_closed", "the session has ended")
 		return
 	}
+	var seq uint64
 	if v := r.URL.Query().Get("seq"); v != "" {
-		seq, err := strconv.ParseUint(v, 10, 64)
+		seq, err = strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			httpx.Error(w, http.StatusBadRequest, "bad_seq", "seq must be a positive number")
 			return
@@ -65,6 +66,9 @@ func (m *Manager) post(w http.ResponseWriter, r *http.Request, id string) {
 			httpx.Error(w, http.StatusGone, "session_closed", "the session has ended")
 			return
 		case !fresh:
+			if !m.duplicate(w, r.Context(), id, seq) {
+				return
+			}
 			httpx.JSON(w, http.StatusOK, []byte(`{"duplicate":true}`+"\n"))
 			return
 		}
@@ -80,6 +84,15 @@ func (m *Manager) post(w http.ResponseWriter, r *http.Request, id string) {
 	for msg := range messages(body) {
 		cs.Receive(wsframe.OpText, msg)
 		n++
+	}
+	if !cs.Open() {
+		// The server stopped while these ran: the client retries (on the
+		// next run, which takes the session over).
+		httpx.Error(w, http.StatusServiceUnavailable, "shutting_down", "the server is shutting down")
+		return
+	}
+	if !m.applied(w, r.Context(), id, seq) {
+		return
 	}
 	httpx.JSON(w, http.StatusAccepted, []byte(`{"accepted":`+strconv.Itoa(n)+"}\n"))
 }
@@ -112,7 +125,7 @@ func messages(body []byte) func(yield func([]byte) bool) {
 
 // end answers DELETE: the session ends at once, its log with it.
 func (m *Manager) end(w http.ResponseWriter, r *http.Request, id string) {
-	ss := m.lookup(w, id)
+	ss := m.lookup(w, r, id)
 	if ss == nil {
 		return
 	}

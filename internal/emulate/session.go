@@ -61,6 +61,9 @@ func (ss *session) Accept(msgs [][]byte) int {
 // closed by the client, slow consumer, server shutdown). The log stays
 // for one last poll, which gets the messages left and the end.
 func (ss *session) Closed(code uint16, reason string) {
+	if ss.m.suspend(ss, code, reason) {
+		return // kept in the store for the next run (takeover.go)
+	}
 	ss.mu.Lock()
 	ss.ended, ss.code, ss.reason = true, code, reason
 	expired, dropped := ss.expired, ss.dropped

@@ -91,6 +91,13 @@ func (ss *session) pushLocked() {
 	}
 	for {
 		first, msgs, err := ss.m.cfg.Store.Read(ss.id, ss.sent, 256, 1<<20)
+		if vis := ss.m.visible(ss.id); err == nil && len(msgs) > 0 && first+uint64(len(msgs))-1 > vis {
+			// Only durable numbers: OnDurable pushes the rest.
+			if vis < first {
+				return
+			}
+			msgs = msgs[:vis-first+1]
+		}
 		if err != nil || len(msgs) == 0 {
 			return
 		}

@@ -101,6 +101,11 @@ func (m *MemorySessions) Append(id string, msgs [][]byte) (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.appendLocked(msgs), nil
+}
+
+// appendLocked is Append with s.mu held.
+func (s *memSession) appendLocked(msgs [][]byte) int {
 	n := 0
 	for _, b := range msgs {
 		// An empty log takes one message of any size, so that a message
@@ -115,7 +120,7 @@ func (m *MemorySessions) Append(id string, msgs [][]byte) (int, error) {
 	if n > 0 {
 		s.notify()
 	}
-	return n, nil
+	return n
 }
 
 // notify wakes waiters; called with s.mu held.
@@ -163,6 +168,11 @@ func (m *MemorySessions) Ack(id string, upto uint64) (int, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.ackLocked(upto)
+}
+
+// ackLocked is Ack with s.mu held.
+func (s *memSession) ackLocked(upto uint64) (int, error) {
 	if upto <= s.acked {
 		return 0, nil // an old or repeated acknowledgement
 	}
@@ -207,24 +217,31 @@ func (m *MemorySessions) Accept(id string, seq uint64) (bool, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return acceptSeq(&s.seen, &s.window, seq)
+}
+
+// acceptSeq records seq in a deduplication window (every number up to
+// *seen accepted, bit i of *window: *seen+1+i accepted) and reports
+// whether it is new.
+func acceptSeq(seen, window *uint64, seq uint64) (bool, error) {
 	if seq == 0 {
 		return false, fmt.Errorf("%w: message numbers start at 1", ErrAhead)
 	}
-	if seq <= s.seen {
+	if seq <= *seen {
 		return false, nil
 	}
-	off := seq - s.seen - 1
+	off := seq - *seen - 1
 	if off >= DedupeWindow {
-		return false, fmt.Errorf("%w: message %d, lowest unseen is %d", ErrAhead, seq, s.seen+1)
+		return false, fmt.Errorf("%w: message %d, lowest unseen is %d", ErrAhead, seq, *seen+1)
 	}
 	bit := uint64(1) << off
-	if s.window&bit != 0 {
+	if *window&bit != 0 {
 		return false, nil
 	}
-	s.window |= bit
-	for s.window&1 != 0 {
-		s.window >>= 1
-		s.seen++
+	*window |= bit
+	for *window&1 != 0 {
+		*window >>= 1
+		*seen++
 	}
 	return true, nil
 }
