@@ -96,5 +96,9 @@ type Options struct {
 	// mqttv3.1; ServeMQTT listeners).
 	MQTT MQTTOptions
 
+	// Cluster joins this server to other Herald nodes over NATS
+	// (cluster.go, docs/cluster.md). The zero value: a single node.
+	Cluster ClusterOptions
+
 	Logger *slog.Logger // default: discard
 }

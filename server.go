@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldhq/herald/internal/cluster"
 	"github.com/heraldhq/herald/internal/core"
 	"github.com/heraldhq/herald/internal/emulate"
 	"github.com/heraldhq/herald/internal/gateway"
@@ -40,6 +41,7 @@ type Server struct {
 	opts    Options
 	mqtt    *mqtt.Adapter // MQTT sessions, retained messages, $SYS
 	queues  *queue.Queues // STOMP's /queue/ destinations
+	cluster *cluster.Node // nil for a single node (cluster.go)
 
 	mu        sync.RWMutex
 	handlers  map[string]HandlerFunc
@@ -55,8 +57,19 @@ type Server struct {
 }
 
 // New returns a running server configured by opts (nil-safe zero value).
+// With Options.Cluster set it panics if clustering cannot start; use Open
+// to get the error instead.
 func New(opts Options) *Server {
-	s := &Server{opts: opts, handlers: make(map[string]HandlerFunc), listeners: make(map[net.Listener]struct{}), metrics: metrics.NewRegistry()}
+	s, err := Open(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// newServer builds the server around node (nil for a single node).
+func newServer(opts Options, node *cluster.Node) *Server {
+	s := &Server{cluster: node, opts: opts, handlers: make(map[string]HandlerFunc), listeners: make(map[net.Listener]struct{}), metrics: metrics.NewRegistry()}
 	hsize, httl := opts.HistorySize, opts.HistoryTTL
 	if hsize == 0 {
 		hsize = 100
@@ -66,7 +79,7 @@ func New(opts Options) *Server {
 	if httl == 0 {
 		httl = 10 * time.Minute
 	}
-	s.router = router.New(router.Options{HistorySize: hsize, HistoryTTL: httl})
+	s.router = router.New(router.Options{HistorySize: hsize, HistoryTTL: httl, Broker: clusterBroker(node)})
 	metrics.RuntimeMetrics(s.metrics)
 	s.core = core.New(core.Config{
 		Router:         s.router,
@@ -169,6 +182,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.core.Shutdown(ctx)
 	s.mqtt.Close() // its sessions ended with their connections
 	s.router.Close()
+	s.closeCluster()
 	if errors.Is(err, core.ErrClosed) {
 		return ErrServerClosed
 	}

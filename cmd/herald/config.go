@@ -56,6 +56,10 @@ type Config struct {
 	RPC     RPCConfig     `yaml:"rpc"`
 	API     APIConfig     `yaml:"api"`
 	Hooks   HooksConfig   `yaml:"hooks"`
+
+	// Clustering (cluster.go).
+	Cluster ClusterConfig `yaml:"cluster"`
+	NATS    NATSConfig    `yaml:"nats"`
 }
 
 // LogConfig is the log: section.
@@ -105,6 +109,7 @@ func (c *Config) Options(logger *slog.Logger) herald.Options {
 		RequestTimeout:     c.RequestTimeout,
 		Workers:            c.Workers,
 		DisableCompression: c.DisableCompression,
+		Cluster:            c.clusterOptions(),
 		Logger:             logger,
 	}
 }
@@ -306,7 +311,7 @@ func loadFile(name string, cfg *Config) error {
 }
 
 // reservedPaths are routes the endpoints must not take.
-var reservedPaths = map[string]bool{"/": true, "/healthz": true, "/metrics": true, "/herald.js": true, "/herald.d.ts": true}
+var reservedPaths = map[string]bool{"/": true, "/healthz": true, "/readyz": true, "/metrics": true, "/herald.js": true, "/herald.d.ts": true}
 
 // Validate reports every invalid value at once.
 func (c *Config) Validate() error {
@@ -399,6 +404,7 @@ func (c *Config) Validate() error {
 		bad("ping_interval", "%v must be shorter than idle_timeout %v", c.PingInterval, c.IdleTimeout)
 	}
 	c.validateBackends(bad, taken)
+	c.validateCluster(bad)
 
 	if len(errs) == 0 {
 		return nil

@@ -31,7 +31,10 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, ready func(net.
 	if err := applyHooks(&cfg, &opts); err != nil {
 		return fmt.Errorf("hooks: %w", err)
 	}
-	srv := herald.New(opts)
+	srv, err := herald.Open(opts)
+	if err != nil {
+		return err
+	}
 	demo.Register(srv, &demo.LED{})
 
 	var draining atomic.Bool

@@ -63,6 +63,7 @@ type Stats struct {
 	Topics        int    // topic states held (topics with a live sequence/epoch)
 	Subscriptions int    // (filter, subscriber) pairs
 	Published     uint64 // messages published through this Router
+	Received      uint64 // messages published on other nodes and delivered here
 }
 
 // Router routes published messages to subscribers. It is safe for
@@ -83,6 +84,7 @@ type Router struct {
 
 	nextID    atomic.Uint64
 	published atomic.Uint64
+	received  atomic.Uint64
 
 	closed     atomic.Bool
 	closeOnce  sync.Once
@@ -132,6 +134,7 @@ func (r *Router) Stats() Stats {
 		Topics:        int(r.ntopics.Load()),
 		Subscriptions: subs,
 		Published:     r.published.Load(),
+		Received:      r.received.Load(),
 	}
 }
 

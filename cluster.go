@@ -1,0 +1,111 @@
+package herald
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/heraldhq/herald/internal/broker"
+	"github.com/heraldhq/herald/internal/cluster"
+)
+
+// ClusterOptions join a server to other Herald nodes over NATS, so that
+// a message published on any node reaches the subscribers of every node
+// (docs/cluster.md). Set Listen (and Routes) to run an embedded NATS
+// server clustered with the other nodes', or NATSURL to use an external
+// NATS cluster. The zero value is a single node: no NATS at all.
+type ClusterOptions struct {
+	Name         string   // cluster name, the same on every node; default "herald"
+	Node         string   // this node's name in NATS; default Listen
+	Listen       string   // host:port where the embedded NATS server takes routes from peers
+	Routes       []string // seed routes: the other nodes' Listen addresses
+	ClientListen string   // optional host:port for NATS clients of the embedded server
+
+	NATSURL string // external NATS server URLs, comma-separated; exclusive with Listen
+}
+
+// ClusterStatus is what a node knows of its cluster membership.
+type ClusterStatus = cluster.Status
+
+// clusterStartTimeout bounds how long Open waits for NATS.
+const clusterStartTimeout = 15 * time.Second
+
+// Open is New for options that can fail to apply: it starts clustering
+// (Options.Cluster) and reports an error, where New panics, if NATS cannot
+// be started or reached.
+func Open(opts Options) (*Server, error) {
+	var node *cluster.Node
+	c := opts.Cluster
+	cfg := cluster.Config{Name: c.Name, Node: c.Node, Listen: c.Listen, Routes: c.Routes, ClientListen: c.ClientListen, URL: c.NATSURL, Logger: opts.Logger}
+	if !cfg.IsZero() {
+		ctx, cancel := context.WithTimeout(context.Background(), clusterStartTimeout)
+		defer cancel()
+		var err error
+		if node, err = cluster.Start(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("herald: cluster: %w", err)
+		}
+	}
+	s := newServer(opts, node)
+	if node != nil {
+		s.clusterMetrics()
+	}
+	return s, nil
+}
+
+// clusterBroker is the router's broker for node: nil (the router's
+// in-process one) for a single node.
+func clusterBroker(node *cluster.Node) broker.Broker {
+	if node == nil {
+		return nil
+	}
+	return node.Broker()
+}
+
+// ClusterStatus reports this node's membership; ok is false for a single
+// node.
+func (s *Server) ClusterStatus() (st ClusterStatus, ok bool) {
+	if s.cluster == nil {
+		return ClusterStatus{}, false
+	}
+	return s.cluster.Status(), true
+}
+
+// Ready reports whether the server should be sent clients: it is not
+// shutting down and, in a cluster, it is connected to NATS and routed to
+// its peers. A load balancer's readiness check calls it (/readyz).
+func (s *Server) Ready() error {
+	s.mu.RLock()
+	closed := s.closed
+	s.mu.RUnlock()
+	if closed {
+		return ErrServerClosed
+	}
+	if s.cluster != nil {
+		return s.cluster.Ready()
+	}
+	return nil
+}
+
+// clusterMetrics adds the node's cross-node figures to /metrics.
+func (s *Server) clusterMetrics() {
+	st := func() cluster.Status { return s.cluster.Status() }
+	s.metrics.GaugeFunc("herald_cluster_connected", "1 when this node's NATS connection is up.", func() float64 {
+		if st().Connected {
+			return 1
+		}
+		return 0
+	})
+	s.metrics.GaugeFunc("herald_cluster_routes", "Peer nodes the embedded NATS server is routed to.", func() float64 { return float64(st().Routes) })
+	s.metrics.CounterFunc("herald_cluster_messages_out_total", "Messages published on this node and sent to the others.", func() float64 { return float64(st().Out) })
+	s.metrics.CounterFunc("herald_cluster_messages_in_total", "Messages published on other nodes and received here.", func() float64 { return float64(st().In) })
+	s.metrics.CounterFunc("herald_cluster_messages_bad_total", "Messages received from NATS that were not Herald envelopes.", func() float64 { return float64(st().Bad) })
+	s.metrics.CounterFunc("herald_cluster_messages_dropped_total", "Messages NATS dropped because this node fell behind.", func() float64 { return float64(st().Dropped) })
+}
+
+// closeCluster leaves the cluster, after the router has stopped using the
+// broker.
+func (s *Server) closeCluster() {
+	if s.cluster != nil {
+		_ = s.cluster.Close()
+	}
+}

@@ -1,0 +1,134 @@
+package broker
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/heraldhq/herald/internal/message"
+)
+
+// The envelope is how a message crosses between nodes: the publisher's
+// fields, not the router's stamps (each node places a remote message in
+// its own stream of the topic; see the router's ingest). Layout, with
+// uvarint lengths and counts:
+//
+//	'H' 1                      magic and version
+//	flags                      bit 0: Retain
+//	uvarint  publish time, Unix nanoseconds (informational)
+//	string   topic
+//	string   content type
+//	uvarint  header count, then key, value strings
+//	rest     data
+//
+// A string is a uvarint length and the bytes.
+const (
+	envMagic   = 'H'
+	envVersion = 1
+	flagRetain = 1
+)
+
+// maxEnvHeaders bounds the header count a decoder accepts, so a corrupt
+// count cannot make it allocate wildly.
+const maxEnvHeaders = 1 << 16
+
+// ErrEnvelope is returned by decodeEnvelope for bytes that are not an
+// envelope.
+var ErrEnvelope = errors.New("broker: bad envelope")
+
+// encodeEnvelope appends m's envelope to b.
+func encodeEnvelope(b []byte, m *message.Message) []byte {
+	var flags byte
+	if m.Retain {
+		flags |= flagRetain
+	}
+	b = append(b, envMagic, envVersion, flags)
+	var t uint64
+	if !m.Time.IsZero() {
+		t = uint64(m.Time.UnixNano())
+	}
+	b = binary.AppendUvarint(b, t)
+	b = appendString(b, m.Topic)
+	b = appendString(b, m.ContentType)
+	b = binary.AppendUvarint(b, uint64(len(m.Headers)))
+	for _, h := range m.Headers {
+		b = appendString(b, h.Key)
+		b = appendString(b, h.Value)
+	}
+	return append(b, m.Data...)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// decodeEnvelope returns the unstamped message (ID 0) b carries, and the
+// publisher's time. The message does not alias b.
+func decodeEnvelope(b []byte) (*message.Message, time.Time, error) {
+	if len(b) < 3 || b[0] != envMagic {
+		return nil, time.Time{}, fmt.Errorf("%w: no magic", ErrEnvelope)
+	}
+	if b[1] != envVersion {
+		return nil, time.Time{}, fmt.Errorf("%w: version %d", ErrEnvelope, b[1])
+	}
+	d := decoder{b: b[3:]}
+	m := &message.Message{Retain: b[2]&flagRetain != 0}
+	ns := d.uvarint()
+	m.Topic = d.string()
+	m.ContentType = d.string()
+	n := d.uvarint()
+	if n > maxEnvHeaders || n > uint64(len(d.b)) {
+		return nil, time.Time{}, fmt.Errorf("%w: %d headers", ErrEnvelope, n)
+	}
+	if n > 0 {
+		m.Headers = make([]message.Header, n)
+		for i := range m.Headers {
+			m.Headers[i] = message.Header{Key: d.string(), Value: d.string()}
+		}
+	}
+	if d.err != nil {
+		return nil, time.Time{}, d.err
+	}
+	if len(d.b) > 0 {
+		m.Data = append([]byte(nil), d.b...)
+	}
+	var t time.Time
+	if ns != 0 {
+		t = time.Unix(0, int64(ns))
+	}
+	return m, t, nil
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = fmt.Errorf("%w: truncated", ErrEnvelope)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.b)) {
+		d.err = fmt.Errorf("%w: truncated", ErrEnvelope)
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}

@@ -1,0 +1,284 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/heraldhq/herald/internal/message"
+	"github.com/heraldhq/herald/internal/router"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// nats-server's process-wide helpers, started once and kept.
+		goleak.IgnoreTopFunction("github.com/nats-io/nats-server/v2/server.(*ipQueue[...]).pop"),
+		goleak.IgnoreAnyFunction("github.com/nats-io/nats-server/v2/server.(*Server).startGoRoutine.func1"),
+	)
+}
+
+// inbox is a router.Subscriber that keeps what it is given, signalling
+// each arrival.
+type inbox struct {
+	mu     sync.Mutex
+	msgs   []*message.Message
+	signal chan struct{}
+}
+
+func newInbox() *inbox { return &inbox{signal: make(chan struct{}, 1)} }
+
+func (b *inbox) Deliver(m *message.Message) {
+	b.mu.Lock()
+	b.msgs = append(b.msgs, m)
+	b.mu.Unlock()
+	select {
+	case b.signal <- struct{}{}:
+	default:
+	}
+}
+
+// waitFor waits until ok holds over the messages received.
+func (b *inbox) waitFor(t *testing.T, what string, ok func([]*message.Message) bool) []*message.Message {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		b.mu.Lock()
+		msgs := append([]*message.Message(nil), b.msgs...)
+		b.mu.Unlock()
+		if ok(msgs) {
+			return msgs
+		}
+		select {
+		case <-b.signal:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s; have %d messages", what, len(msgs))
+		}
+	}
+}
+
+// member is one node of a test cluster with its router.
+type member struct {
+	node   *Node
+	router *router.Router
+}
+
+// startCluster starts n embedded nodes, the first one the seed of the
+// others, and waits until each is routed to all the others.
+func startCluster(t *testing.T, n int) []member {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var ms []member
+	var seed string
+	for i := range n {
+		cfg := Config{Name: "test", Node: fmt.Sprintf("n%d", i), Listen: "127.0.0.1:0"}
+		if seed != "" {
+			cfg.Routes = []string{seed}
+		}
+		node, err := Start(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seed == "" {
+			seed = node.RouteAddr().String()
+		}
+		r := router.New(router.Options{HistorySize: 100, Broker: node.Broker()})
+		ms = append(ms, member{node, r})
+		t.Cleanup(func() {
+			r.Close()
+			node.Close()
+		})
+	}
+	waitMesh(t, ms)
+	return ms
+}
+
+// waitMesh waits until a message published on any node reaches every
+// other: routes are up and the subscriptions have crossed them.
+func waitMesh(t *testing.T, ms []member) {
+	t.Helper()
+	boxes := make([]*inbox, len(ms))
+	for i, m := range ms {
+		boxes[i] = newInbox()
+		if err := m.router.Subscribe(boxes[i], "mesh/#", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		defer m.router.Unsubscribe(boxes[i], "mesh/#")
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for round := 0; ; round++ {
+		for i, m := range ms {
+			if err := m.router.Publish(context.Background(), &message.Message{Topic: fmt.Sprintf("mesh/%d/%d", i, round)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, m := range ms { // a round trip through each server orders the probes
+			m.node.broker.Flush(context.Background())
+		}
+		all := true
+		for _, b := range boxes {
+			b.mu.Lock()
+			seen := map[string]bool{}
+			for _, m := range b.msgs {
+				if strings.HasSuffix(m.Topic, fmt.Sprintf("/%d", round)) {
+					seen[m.Topic] = true
+				}
+			}
+			b.mu.Unlock()
+			all = all && len(seen) == len(ms)
+		}
+		if all {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the cluster did not form")
+		}
+		time.Sleep(50 * time.Millisecond) // a retry interval, not a synchronisation
+	}
+}
+
+func TestClusterDeliversEverywhereOnce(t *testing.T) {
+	ms := startCluster(t, 3)
+	for _, m := range ms {
+		if err := m.node.Ready(); err != nil {
+			t.Fatalf("%s not ready: %v", m.node.cfg.Node, err)
+		}
+		if s := m.node.Status(); s.Routes != 2 || !s.Connected || s.Mode != "embedded" {
+			t.Fatalf("status %+v", s)
+		}
+	}
+	const topicName = "room/a.b/*>/$x"
+	const perNode = 200
+	boxes := make([]*inbox, len(ms))
+	for i, m := range ms {
+		boxes[i] = newInbox()
+		// Two overlapping filters: still one delivery per message.
+		for _, f := range []string{"room/#", "room/+/+/+"} {
+			if err := m.router.Subscribe(boxes[i], f, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		wg.Go(func() {
+			for k := range perNode {
+				msg := &message.Message{Topic: topicName, Data: fmt.Appendf(nil, "%d:%d", i, k), ContentType: "text/plain",
+					Headers: []message.Header{{Key: "from", Value: fmt.Sprint(i)}}}
+				if err := m.router.Publish(context.Background(), msg); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i, b := range boxes {
+		msgs := b.waitFor(t, fmt.Sprintf("node %d's messages", i), func(ms []*message.Message) bool { return len(ms) >= 3*perNode })
+		next := make([]int, len(ms)) // per publisher, the next k expected
+		for j, m := range msgs {
+			if m.Seq != uint64(j+1) || m.Epoch != msgs[0].Epoch {
+				t.Fatalf("node %d: message %d has %s:%d, want a contiguous sequence", i, j, m.Epoch, m.Seq)
+			}
+			var from, k int
+			if _, err := fmt.Sscanf(string(m.Data), "%d:%d", &from, &k); err != nil || m.Topic != topicName || m.ContentType != "text/plain" ||
+				len(m.Headers) != 1 || m.Headers[0].Value != fmt.Sprint(from) {
+				t.Fatalf("node %d: bad message %+v", i, m)
+			}
+			if k != next[from] {
+				t.Fatalf("node %d: from node %d got #%d, want #%d (lost, duplicated or reordered)", i, from, k, next[from])
+			}
+			next[from]++
+		}
+		// A last round trip: nothing more is on its way.
+		for _, m := range ms {
+			m.node.broker.Flush(context.Background())
+		}
+		if len(b.msgs) != 3*perNode {
+			t.Fatalf("node %d: %d messages, want %d", i, len(b.msgs), 3*perNode)
+		}
+	}
+	for i, m := range ms {
+		st := m.node.Status()
+		if st.Out < perNode || st.In < 2*perNode || st.Bad != 0 || st.Dropped != 0 {
+			t.Errorf("node %d: stats %+v", i, st)
+		}
+		if rs := m.router.Stats(); rs.Received < 2*perNode {
+			t.Errorf("node %d: router received %d", i, rs.Received)
+		}
+	}
+}
+
+func TestResumeOnTheSameNodeIncludesRemoteMessages(t *testing.T) {
+	ms := startCluster(t, 2)
+	a, b := ms[0], ms[1]
+	box := newInbox()
+	if err := b.router.Subscribe(box, "r", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := a.router.Publish(context.Background(), &message.Message{Topic: "r", Data: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := box.waitFor(t, "5 messages", func(m []*message.Message) bool { return len(m) == 5 })
+	// A client of node b that saw up to #2 resumes on b: #3..#5 replayed from b's history, no gap.
+	re := newInbox()
+	var gaps []router.Gap
+	var replayed []*message.Message
+	err := b.router.Subscribe(re, "r", map[string]message.Position{"r": msgs[1].Position()}, func(g []router.Gap, m []*message.Message) {
+		gaps, replayed = g, m
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gaps) != 0 || len(replayed) != 3 || replayed[0].Data[0] != 2 {
+		t.Fatalf("resume on the same node: gaps %v, %d replayed", gaps, len(replayed))
+	}
+	// On node a the position means nothing: a Reset gap, said plainly.
+	gaps, replayed = nil, nil
+	if err := a.router.Subscribe(re, "r", map[string]message.Position{"r": msgs[1].Position()}, func(g []router.Gap, m []*message.Message) {
+		gaps, replayed = g, m
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(gaps) == 0 || !gaps[0].Reset {
+		t.Fatalf("resume on another node: gaps %v, want a Reset", gaps)
+	}
+}
+
+func TestExclusiveAndMissingModes(t *testing.T) {
+	ctx := context.Background()
+	if _, err := Start(ctx, Config{Listen: "127.0.0.1:0", URL: "nats://127.0.0.1:1"}); !errors.Is(err, ErrConfig) {
+		t.Errorf("listen+url: %v", err)
+	}
+	if _, err := Start(ctx, Config{Routes: []string{"127.0.0.1:1"}}); !errors.Is(err, ErrConfig) {
+		t.Errorf("routes without listen: %v", err)
+	}
+	if _, err := Start(ctx, Config{Listen: "127.0.0.1:0", Routes: []string{"http://x:1"}}); !errors.Is(err, ErrConfig) {
+		t.Errorf("bad route: %v", err)
+	}
+	if !(Config{}).IsZero() || (Config{URL: "nats://x"}).IsZero() {
+		t.Error("IsZero")
+	}
+}
+
+func TestNotReadyWithoutPeers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// A seed nobody listens on: the node runs, but it is not ready.
+	n, err := Start(ctx, Config{Listen: "127.0.0.1:0", Routes: []string{"127.0.0.1:9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if err := n.Ready(); !errors.Is(err, ErrNotReady) {
+		t.Fatalf("Ready = %v, want ErrNotReady", err)
+	}
+}
