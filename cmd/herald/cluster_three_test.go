@@ -233,4 +233,3 @@ func TestClusterThreeProcesses(t *testing.T) {
 		}
 	}
 }
-
