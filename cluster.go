@@ -7,6 +7,7 @@ import (
 
 	"github.com/heraldhq/herald/internal/broker"
 	"github.com/heraldhq/herald/internal/cluster"
+	"github.com/heraldhq/herald/internal/core"
 )
 
 // ClusterOptions join a server to other Herald nodes over NATS, so that
@@ -34,6 +35,9 @@ const clusterStartTimeout = 15 * time.Second
 // (Options.Cluster) and reports an error, where New panics, if NATS cannot
 // be started or reached.
 func Open(opts Options) (*Server, error) {
+	if _, err := core.ParseTrustedProxies(opts.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("herald: %w", err)
+	}
 	var node *cluster.Node
 	c := opts.Cluster
 	cfg := cluster.Config{Name: c.Name, Node: c.Node, Listen: c.Listen, Routes: c.Routes, ClientListen: c.ClientListen, URL: c.NATSURL, Logger: opts.Logger}

@@ -96,6 +96,12 @@ type Options struct {
 	// mqttv3.1; ServeMQTT listeners).
 	MQTT MQTTOptions
 
+	// TrustedProxies are reverse proxies (addresses or CIDRs, such as
+	// "10.0.0.0/8") whose X-Forwarded-For and Forwarded headers say who
+	// the client is; from anyone else those headers are ignored. The
+	// client address is what OnConnect, Client.RemoteAddr and logs see.
+	TrustedProxies []string
+
 	// Cluster joins this server to other Herald nodes over NATS
 	// (cluster.go, docs/cluster.md). The zero value: a single node.
 	Cluster ClusterOptions

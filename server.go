@@ -95,6 +95,7 @@ func newServer(opts Options, node *cluster.Node) *Server {
 		RequestTimeout: opts.RequestTimeout,
 		Compression:    !opts.DisableCompression,
 		AllowedOrigins: opts.AllowedOrigins,
+		TrustedProxies: trustedProxies(opts.TrustedProxies),
 		Hooks: core.Hooks{
 			Connect:   s.connectHook(),
 			Authorize: s.authorizeHook(),

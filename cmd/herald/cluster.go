@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/heraldhq/herald"
+	"github.com/heraldhq/herald/internal/core"
 )
 
 // ClusterConfig is the cluster: section: this node runs an embedded NATS
@@ -30,6 +31,7 @@ func init() {
 		stringSetting("cluster.listen", "ADDR", "host:port where the embedded NATS server takes routes from the other nodes; empty: no embedded cluster", func(c *Config) *string { return &c.Cluster.Listen }),
 		listSetting("cluster.routes", "LIST", "comma-separated host:port of the other nodes' cluster.listen (seeds)", func(c *Config) *[]string { return &c.Cluster.Routes }),
 		stringSetting("cluster.client_listen", "ADDR", "host:port where the embedded NATS server takes NATS clients; empty: loopback only, random port", func(c *Config) *string { return &c.Cluster.ClientListen }),
+		listSetting("trusted_proxies", "LIST", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For/Forwarded headers give the client address", func(c *Config) *[]string { return &c.TrustedProxies }),
 		stringSetting("nats.url", "URL", "external NATS servers to cluster through (comma-separated nats:// URLs), instead of cluster.listen", func(c *Config) *string { return &c.NATS.URL }),
 	)
 }
@@ -72,6 +74,9 @@ func (c *Config) validateCluster(bad func(key, format string, a ...any)) {
 		bad("nats.url", "set either nats.url (an external NATS) or cluster.listen (embedded), not both")
 	case cl.Listen == "" && (len(cl.Routes) > 0 || cl.ClientListen != ""):
 		bad("cluster.listen", "is needed for cluster.routes and cluster.client_listen")
+	}
+	if _, err := core.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		bad("trusted_proxies", "%v", err)
 	}
 	if u := c.NATS.URL; u != "" {
 		for _, one := range strings.Split(u, ",") {

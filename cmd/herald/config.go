@@ -60,6 +60,8 @@ type Config struct {
 	// Clustering (cluster.go).
 	Cluster ClusterConfig `yaml:"cluster"`
 	NATS    NATSConfig    `yaml:"nats"`
+
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // LogConfig is the log: section.
@@ -110,6 +112,7 @@ func (c *Config) Options(logger *slog.Logger) herald.Options {
 		Workers:            c.Workers,
 		DisableCompression: c.DisableCompression,
 		Cluster:            c.clusterOptions(),
+		TrustedProxies:     c.TrustedProxies,
 		Logger:             logger,
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -96,6 +97,9 @@ type Config struct {
 	RequestTimeout time.Duration // per request handler call; default 30s
 	Compression    bool          // accept permessage-deflate offers
 	AllowedOrigins []string      // cross-origin patterns; empty = same origin only
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// Forwarded headers give the client's address (ClientAddr).
+	TrustedProxies []netip.Prefix
 }
 
 // Core is shared by all sessions of one server.

@@ -34,7 +34,7 @@ type Stream struct {
 func (c *Core) ServeStream(w http.ResponseWriter, r *http.Request, st Stream, start func(*Session)) {
 	scope := Scope{
 		SessionID:  st.SessionID,
-		RemoteAddr: r.RemoteAddr,
+		RemoteAddr: c.ClientAddr(r),
 		Protocol:   st.Protocol,
 		Transport:  st.Transport,
 		Identity:   st.Identity,

@@ -36,7 +36,7 @@ func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 	if protocol == "" {
 		protocol = "text"
 	}
-	id, err := c.connect(r.Context(), &ConnectInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Protocol: protocol, Transport: "websocket", Path: r.URL.Path})
+	id, err := c.connect(r.Context(), &ConnectInfo{RemoteAddr: c.ClientAddr(r), Header: r.Header, Protocol: protocol, Transport: "websocket", Path: r.URL.Path})
 	if err != nil {
 		c.m.rejected.Inc()
 		status := http.StatusForbidden
@@ -86,7 +86,7 @@ type Accept struct {
 func (c *Core) Upgrade(w http.ResponseWriter, r *http.Request, a Accept) error {
 	scope := Scope{
 		SessionID:  newID(),
-		RemoteAddr: r.RemoteAddr,
+		RemoteAddr: c.ClientAddr(r),
 		Protocol:   a.Protocol,
 		Transport:  "websocket",
 		Identity:   a.Identity,
