@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -201,6 +202,15 @@ func dialJSON(t *testing.T, base string) *jsonClient {
 // call makes a request and returns its result, failing on an error.
 func (j *jsonClient) call(t *testing.T, method string, params any) any {
 	t.Helper()
+	res, err := j.callErr(method, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// callErr is call for goroutines other than the test's.
+func (j *jsonClient) callErr(method string, params any) (any, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.id++
@@ -208,18 +218,17 @@ func (j *jsonClient) call(t *testing.T, method string, params any) any {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := j.c.Write(ctx, websocket.MessageText, b); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	select {
 	case r := <-j.resp:
 		if r["error"] != nil {
-			t.Fatalf("%s: %v", method, r["error"])
+			return nil, fmt.Errorf("%s: %v", method, r["error"])
 		}
-		return r["result"]
+		return r["result"], nil
 	case <-ctx.Done():
-		t.Fatalf("%s: no answer", method)
+		return nil, fmt.Errorf("%s: no answer", method)
 	}
-	return nil
 }
 
 // next returns the next "message" notification's params.

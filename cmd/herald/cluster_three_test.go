@@ -19,9 +19,16 @@ import (
 // each is routed to both.
 func startTriple(t *testing.T, bin string) []*heraldProc {
 	t.Helper()
+	nodes, _ := startTripleRestartable(t, bin)
+	return nodes
+}
+
+// startTripleRestartable is startTriple, and a function that starts node
+// i again with its cluster address (after it died or stopped).
+func startTripleRestartable(t *testing.T, bin string) ([]*heraldProc, func(i int) *heraldProc) {
+	t.Helper()
 	ports := []string{freePort(t), freePort(t), freePort(t)}
-	var nodes []*heraldProc
-	for i := range ports {
+	start := func(i int) *heraldProc {
 		var routes []string
 		for j, p := range ports {
 			if j != i {
@@ -29,14 +36,18 @@ func startTriple(t *testing.T, bin string) []*heraldProc {
 			}
 		}
 		name := fmt.Sprintf("node%d", i)
-		nodes = append(nodes, startHerald(t, bin, name, "--cluster-name", "test", "--cluster-node", name,
-			"--cluster-listen", "127.0.0.1:"+ports[i], "--cluster-routes", strings.Join(routes, ",")))
+		return startHerald(t, bin, name, "--cluster-name", "test", "--cluster-node", name,
+			"--cluster-listen", "127.0.0.1:"+ports[i], "--cluster-routes", strings.Join(routes, ","))
+	}
+	var nodes []*heraldProc
+	for i := range ports {
+		nodes = append(nodes, start(i))
 	}
 	for _, n := range nodes {
 		n.waitReady(t, 2)
 	}
 	waitMeshProcs(t, nodes)
-	return nodes
+	return nodes, start
 }
 
 // waitMeshProcs waits until a message published on each node reaches
