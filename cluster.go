@@ -23,10 +23,16 @@ type ClusterOptions struct {
 	ClientListen string   // optional host:port for NATS clients of the embedded server
 
 	NATSURL string // external NATS server URLs, comma-separated; exclusive with Listen
+
+	// Replicas is how many nodes keep each topic's history in the
+	// cluster's stream; default 3 with an embedded NATS and two or more
+	// Routes, else 1.
+	Replicas int
 }
 
-// ClusterStatus is what a node knows of its cluster membership.
-type ClusterStatus = cluster.Status
+// ClusterStatus is what a node knows of its cluster membership and of the
+// stream that sequences the cluster's topics.
+type ClusterStatus = cluster.Detail
 
 // clusterStartTimeout bounds how long Open waits for NATS.
 const clusterStartTimeout = 15 * time.Second
@@ -40,7 +46,9 @@ func Open(opts Options) (*Server, error) {
 	}
 	var node *cluster.Node
 	c := opts.Cluster
-	cfg := cluster.Config{Name: c.Name, Node: c.Node, Listen: c.Listen, Routes: c.Routes, ClientListen: c.ClientListen, URL: c.NATSURL, Logger: opts.Logger}
+	hsize, httl := historyLimits(opts)
+	cfg := cluster.Config{Name: c.Name, Node: c.Node, Listen: c.Listen, Routes: c.Routes, ClientListen: c.ClientListen, URL: c.NATSURL,
+		Replicas: c.Replicas, HistorySize: hsize, HistoryTTL: httl, Logger: opts.Logger}
 	if !cfg.IsZero() {
 		ctx, cancel := context.WithTimeout(context.Background(), clusterStartTimeout)
 		defer cancel()
@@ -71,7 +79,7 @@ func (s *Server) ClusterStatus() (st ClusterStatus, ok bool) {
 	if s.cluster == nil {
 		return ClusterStatus{}, false
 	}
-	return s.cluster.Status(), true
+	return s.cluster.Detail(), true
 }
 
 // Ready reports whether the server should be sent clients: it is not

@@ -67,18 +67,24 @@ func New(opts Options) *Server {
 	return s
 }
 
+// historyLimits applies the defaults of HistorySize and HistoryTTL.
+func historyLimits(opts Options) (size int, ttl time.Duration) {
+	size, ttl = opts.HistorySize, opts.HistoryTTL
+	if size == 0 {
+		size = 100
+	} else if size < 0 {
+		size = 0
+	}
+	if ttl == 0 {
+		ttl = 10 * time.Minute
+	}
+	return size, ttl
+}
+
 // newServer builds the server around node (nil for a single node).
 func newServer(opts Options, node *cluster.Node) *Server {
 	s := &Server{cluster: node, opts: opts, handlers: make(map[string]HandlerFunc), listeners: make(map[net.Listener]struct{}), metrics: metrics.NewRegistry()}
-	hsize, httl := opts.HistorySize, opts.HistoryTTL
-	if hsize == 0 {
-		hsize = 100
-	} else if hsize < 0 {
-		hsize = 0
-	}
-	if httl == 0 {
-		httl = 10 * time.Minute
-	}
+	hsize, httl := historyLimits(opts)
 	s.router = router.New(router.Options{HistorySize: hsize, HistoryTTL: httl, Broker: clusterBroker(node)})
 	metrics.RuntimeMetrics(s.metrics)
 	s.core = core.New(core.Config{

@@ -17,6 +17,7 @@ type ClusterConfig struct {
 	Listen       string   `yaml:"listen"`
 	Routes       []string `yaml:"routes"`
 	ClientListen string   `yaml:"client_listen"`
+	Replicas     int      `yaml:"replicas"`
 }
 
 // NATSConfig is the nats: section: join an external NATS cluster instead.
@@ -32,6 +33,7 @@ func init() {
 		listSetting("cluster.routes", "LIST", "comma-separated host:port of the other nodes' cluster.listen (seeds)", func(c *Config) *[]string { return &c.Cluster.Routes }),
 		stringSetting("cluster.client_listen", "ADDR", "host:port where the embedded NATS server takes NATS clients; empty: loopback only, random port", func(c *Config) *string { return &c.Cluster.ClientListen }),
 		listSetting("trusted_proxies", "LIST", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For/Forwarded headers give the client address", func(c *Config) *[]string { return &c.TrustedProxies }),
+		intSetting("cluster.replicas", "3 with two or more routes, else 1", "nodes keeping each topic's history in the cluster's stream", func(c *Config) *int { return &c.Cluster.Replicas }),
 		stringSetting("nats.url", "URL", "external NATS servers to cluster through (comma-separated nats:// URLs), instead of cluster.listen", func(c *Config) *string { return &c.NATS.URL }),
 	)
 }
@@ -40,7 +42,7 @@ func init() {
 func (c *Config) clusterOptions() herald.ClusterOptions {
 	return herald.ClusterOptions{
 		Name: c.Cluster.Name, Node: c.Cluster.Node, Listen: c.Cluster.Listen, Routes: c.Cluster.Routes,
-		ClientListen: c.Cluster.ClientListen, NATSURL: c.NATS.URL,
+		ClientListen: c.Cluster.ClientListen, NATSURL: c.NATS.URL, Replicas: c.Cluster.Replicas,
 	}
 }
 

@@ -120,7 +120,7 @@ func (p *heraldProc) stop(t *testing.T) {
 		p.done <- err
 	case <-time.After(10 * time.Second):
 		_ = p.cmd.Process.Kill()
-		t.Errorf("%s did not stop on SIGTERM", p.name)
+		t.Errorf("%s did not stop on SIGTERM; its log:\n%s", p.name, p.logs)
 		p.done <- <-p.done
 	}
 }
@@ -155,6 +155,24 @@ func (p *heraldProc) waitReady(t *testing.T, peers int) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s not ready with %d peers: %v\n%s", p.name, peers, p.health(t), p.logs)
+		}
+		time.Sleep(100 * time.Millisecond) // polling a status endpoint
+	}
+}
+
+// waitStreamCurrent waits until /healthz reports n up-to-date copies of
+// the cluster's topic stream.
+func (p *heraldProc) waitStreamCurrent(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cl, _ := p.health(t)["cluster"].(map[string]any)
+		sh, _ := cl["stream_health"].(map[string]any)
+		if c, _ := sh["current"].(float64); int(c) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the stream never had %d current copies: %v", p.name, n, cl)
 		}
 		time.Sleep(100 * time.Millisecond) // polling a status endpoint
 	}

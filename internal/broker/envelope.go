@@ -10,13 +10,17 @@ import (
 )
 
 // The envelope is how a message crosses between nodes: the publisher's
-// fields, not the router's stamps (each node places a remote message in
-// its own stream of the topic; see the router's ingest). Layout, with
-// uvarint lengths and counts:
+// fields and, when the cluster sequences topics (JetStream), the topic's
+// Seq and Epoch; never the node-local ID. Layout, with uvarint lengths and
+// counts:
 //
 //	'H' 1                      magic and version
 //	flags                      bit 0: Retain
 //	uvarint  publish time, Unix nanoseconds (informational)
+//	uvarint  Seq (0: not sequenced, the receiving node stamps it)
+//	string   Epoch
+//	string   origin (the publishing broker's id)
+//	string   Publisher (meaningful on the origin node only)
 //	string   topic
 //	string   content type
 //	uvarint  header count, then key, value strings
@@ -37,8 +41,8 @@ const maxEnvHeaders = 1 << 16
 // envelope.
 var ErrEnvelope = errors.New("broker: bad envelope")
 
-// encodeEnvelope appends m's envelope to b.
-func encodeEnvelope(b []byte, m *message.Message) []byte {
+// encodeEnvelope appends m's envelope to b, from origin.
+func encodeEnvelope(b []byte, m *message.Message, origin string) []byte {
 	var flags byte
 	if m.Retain {
 		flags |= flagRetain
@@ -49,6 +53,10 @@ func encodeEnvelope(b []byte, m *message.Message) []byte {
 		t = uint64(m.Time.UnixNano())
 	}
 	b = binary.AppendUvarint(b, t)
+	b = binary.AppendUvarint(b, m.Seq)
+	b = appendString(b, m.Epoch)
+	b = appendString(b, origin)
+	b = appendString(b, m.Publisher)
 	b = appendString(b, m.Topic)
 	b = appendString(b, m.ContentType)
 	b = binary.AppendUvarint(b, uint64(len(m.Headers)))
@@ -64,23 +72,33 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// decodeEnvelope returns the unstamped message (ID 0) b carries, and the
-// publisher's time. The message does not alias b.
-func decodeEnvelope(b []byte) (*message.Message, time.Time, error) {
+// envelope is a decoded envelope.
+type envelope struct {
+	m      *message.Message // ID 0; Seq and Epoch as sent; Publisher as sent
+	time   time.Time        // the publisher's clock
+	origin string
+}
+
+// decodeEnvelope returns what b carries. The message does not alias b.
+func decodeEnvelope(b []byte) (envelope, error) {
 	if len(b) < 3 || b[0] != envMagic {
-		return nil, time.Time{}, fmt.Errorf("%w: no magic", ErrEnvelope)
+		return envelope{}, fmt.Errorf("%w: no magic", ErrEnvelope)
 	}
 	if b[1] != envVersion {
-		return nil, time.Time{}, fmt.Errorf("%w: version %d", ErrEnvelope, b[1])
+		return envelope{}, fmt.Errorf("%w: version %d", ErrEnvelope, b[1])
 	}
 	d := decoder{b: b[3:]}
 	m := &message.Message{Retain: b[2]&flagRetain != 0}
 	ns := d.uvarint()
+	m.Seq = d.uvarint()
+	m.Epoch = d.string()
+	origin := d.string()
+	m.Publisher = d.string()
 	m.Topic = d.string()
 	m.ContentType = d.string()
 	n := d.uvarint()
 	if n > maxEnvHeaders || n > uint64(len(d.b)) {
-		return nil, time.Time{}, fmt.Errorf("%w: %d headers", ErrEnvelope, n)
+		return envelope{}, fmt.Errorf("%w: %d headers", ErrEnvelope, n)
 	}
 	if n > 0 {
 		m.Headers = make([]message.Header, n)
@@ -89,7 +107,7 @@ func decodeEnvelope(b []byte) (*message.Message, time.Time, error) {
 		}
 	}
 	if d.err != nil {
-		return nil, time.Time{}, d.err
+		return envelope{}, d.err
 	}
 	if len(d.b) > 0 {
 		m.Data = append([]byte(nil), d.b...)
@@ -98,7 +116,7 @@ func decodeEnvelope(b []byte) (*message.Message, time.Time, error) {
 	if ns != 0 {
 		t = time.Unix(0, int64(ns))
 	}
-	return m, t, nil
+	return envelope{m: m, time: t, origin: origin}, nil
 }
 
 type decoder struct {

@@ -19,8 +19,9 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 			Headers: []message.Header{{Key: "k", Value: "v"}, {Key: "k", Value: "w"}, {Key: "", Value: ""}}},
 	}
 	for _, m := range msgs {
-		m.Seq, m.Epoch, m.ID, m.Publisher = 7, "ep", 9, "s1" // not carried
-		got, ts, err := decodeEnvelope(encodeEnvelope(nil, m))
+		m.Seq, m.Epoch, m.ID, m.Publisher = 7, "ep", 9, "s1"
+		env, err := decodeEnvelope(encodeEnvelope(nil, m, "node-x"))
+		got, ts := env.m, env.time
 		if err != nil {
 			t.Fatalf("decode %q: %v", m.Topic, err)
 		}
@@ -28,8 +29,8 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 			got.Retain != m.Retain || !slices.Equal(got.Headers, m.Headers) {
 			t.Errorf("round trip of %+v gave %+v", m, got)
 		}
-		if got.ID != 0 || got.Seq != 0 || got.Epoch != "" || got.Publisher != "" {
-			t.Errorf("stamps crossed the wire: %+v", got)
+		if got.ID != 0 || got.Seq != 7 || got.Epoch != "ep" || got.Publisher != "s1" || env.origin != "node-x" {
+			t.Errorf("stamps: %+v from %q; want no ID, the rest as sent", got, env.origin)
 		}
 		if !ts.Equal(m.Time) {
 			t.Errorf("time %v, want %v", ts, m.Time)
@@ -38,27 +39,30 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 }
 
 func TestEnvelopeRejectsGarbage(t *testing.T) {
-	good := encodeEnvelope(nil, &message.Message{Topic: "abc", ContentType: "t", Headers: []message.Header{{Key: "k", Value: "v"}}})
-	for _, b := range [][]byte{nil, []byte("H"), []byte("X\x01\x00"), []byte("H\x02\x00"), good[:6], {'H', 1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x0f}} {
-		if _, _, err := decodeEnvelope(b); !errors.Is(err, ErrEnvelope) {
+	good := encodeEnvelope(nil, &message.Message{Topic: "abc", ContentType: "t", Headers: []message.Header{{Key: "k", Value: "v"}}}, "o")
+	for _, b := range [][]byte{nil, []byte("H"), []byte("X\x01\x00"), []byte("H\x02\x00"), good[:6], {'H', 1, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x0f}} {
+		if _, err := decodeEnvelope(b); !errors.Is(err, ErrEnvelope) {
 			t.Errorf("decode(%q) err = %v, want ErrEnvelope", b, err)
 		}
 	}
 }
 
 func FuzzEnvelope(f *testing.F) {
-	f.Add(encodeEnvelope(nil, &message.Message{Topic: "a/b", Data: []byte("x"), Headers: []message.Header{{Key: "a", Value: "b"}}}))
+	f.Add(encodeEnvelope(nil, &message.Message{Topic: "a/b", Data: []byte("x"), Seq: 3, Epoch: "e", Headers: []message.Header{{Key: "a", Value: "b"}}}, "o"))
 	f.Add([]byte("H\x01\x01\x00\x00\x00\x05"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, ts, err := decodeEnvelope(b)
+		env, err := decodeEnvelope(b)
 		if err != nil {
 			return
 		}
 		// Whatever decodes re-encodes to something that decodes the same.
+		m, ts := env.m, env.time
 		m.Time = ts
-		m2, ts2, err := decodeEnvelope(encodeEnvelope(nil, m))
+		env2, err := decodeEnvelope(encodeEnvelope(nil, m, env.origin))
+		m2, ts2 := env2.m, env2.time
 		if err != nil || m2.Topic != m.Topic || !bytes.Equal(m2.Data, m.Data) || !slices.Equal(m2.Headers, m.Headers) ||
-			m2.ContentType != m.ContentType || m2.Retain != m.Retain || !ts2.Equal(ts) {
+			m2.ContentType != m.ContentType || m2.Retain != m.Retain || !ts2.Equal(ts) || m2.Seq != m.Seq || m2.Epoch != m.Epoch ||
+			m2.Publisher != m.Publisher || env2.origin != env.origin {
 			t.Fatalf("re-encode mismatch: %+v vs %+v (%v)", m, m2, err)
 		}
 	})

@@ -2,8 +2,11 @@ package broker
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,67 +20,115 @@ import (
 // node would receive its own publishes back and deliver them twice.
 var ErrEcho = errors.New("broker: NATS connection must be made with nats.NoEcho()")
 
-// NATS is the Broker of a cluster: a publish is delivered at once to this
-// node's subscribers (synchronously, as Memory does, so the router's
-// ordering and replay guarantees hold locally) and sent once over NATS to
-// every other node, where it arrives unstamped (ID 0) for that node's
-// router to place in its own stream of the topic.
+// Sequencer is implemented by a Broker that gives each topic one sequence
+// for the whole cluster: its Publish stamps Seq and Epoch on the message
+// and does not deliver it; every message, this node's included, reaches
+// Subscribe's callbacks later, stamped, in the topic's order, as a new
+// *message.Message with ID 0.
+type Sequencer interface {
+	Broker
+	Sequenced() bool
+}
+
+// NATS is the Broker of a cluster. It works in one of two modes.
 //
-// Exactly once: the connection is made with NoEcho, so NATS never hands a
-// node its own publish back; the local copy is the only one. Order: one
-// connection and one subscription per node, so a node receives another
-// node's publishes in the order they were sent, and the router sends a
-// topic's messages in sequence order.
+// Unsequenced (NewNATS): a publish is delivered at once to this node's
+// subscribers (synchronously, as Memory does, so the router's ordering and
+// replay guarantees hold locally) and sent once over NATS to every other
+// node, where it arrives unstamped (ID 0, Seq 0) for that node's router to
+// place in its own stream of the topic. The connection is made with
+// NoEcho, so NATS never hands a node its own publish back: the local copy
+// is the only one. One connection and one subscription per node keep each
+// publisher's order.
+//
+// Sequenced (NewSequencedNATS, sequenced.go): publishes go through a
+// JetStream stream that assigns each topic's sequence once for the whole
+// cluster, and every node, this one included, receives what the stream
+// stored, in order, with the same Seq and Epoch.
 type NATS struct {
 	nc     *nats.Conn
 	sub    *nats.Subscription
 	prefix string
+	origin string // this broker's id, in every envelope it sends
 	local  Memory
+	log    *slog.Logger
+
+	seq *sequencer // nil when unsequenced
 
 	closeOnce sync.Once
 	out, in   atomic.Uint64
 	bad       atomic.Uint64
 }
 
-var _ Broker = (*NATS)(nil)
+var _ Sequencer = (*NATS)(nil)
 
 // NATSStats counts what crossed between this node and the others.
 type NATSStats struct {
-	Out, In uint64 // messages sent to and received from other nodes
-	Bad     uint64 // received messages that could not be decoded
-	Dropped uint64 // received messages NATS dropped because this node fell behind
+	Out     uint64 `json:"out"`               // messages this node sent
+	In      uint64 `json:"in"`                // messages received from other nodes
+	Bad     uint64 `json:"bad"`               // received messages that could not be decoded
+	Dropped uint64 `json:"dropped"`           // received messages NATS dropped because this node fell behind
+	Retries uint64 `json:"retries,omitempty"` // sequenced publishes tried again (another node went first, or no stream leader)
 }
 
-// NewNATS returns a Broker publishing on subjects under prefix (see
-// Subject) over nc, which must have been made with nats.NoEcho(). The
-// Broker owns nc from then on: Close closes it.
+// NewNATS returns an unsequenced Broker publishing on subjects under
+// prefix (see Subject) over nc, which must have been made with
+// nats.NoEcho(). The Broker owns nc from then on: Close closes it.
 func NewNATS(nc *nats.Conn, prefix string) (*NATS, error) {
 	if !nc.Opts.NoEcho {
 		return nil, ErrEcho
 	}
-	b := &NATS{nc: nc, prefix: prefix}
-	sub, err := nc.Subscribe(prefix+".>", b.receive)
-	if err != nil {
+	b := newNATS(nc, prefix, nil)
+	if err := b.subscribe(prefix + ".t.>"); err != nil {
+		return nil, err
+	}
+	// Hashed subjects (long topics) travel under .h.
+	if _, err := nc.Subscribe(prefix+".h.>", b.receive); err != nil {
+		b.sub.Unsubscribe()
 		return nil, fmt.Errorf("broker: subscribe: %w", err)
+	}
+	return b, b.flush()
+}
+
+func newNATS(nc *nats.Conn, prefix string, log *slog.Logger) *NATS {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &NATS{nc: nc, prefix: prefix, origin: newID(), log: log}
+}
+
+// subscribe receives subject (a wildcard) into receive.
+func (b *NATS) subscribe(subject string) error {
+	sub, err := b.nc.Subscribe(subject, b.receive)
+	if err != nil {
+		return fmt.Errorf("broker: subscribe: %w", err)
 	}
 	// Generous limits: a node that falls this far behind drops (counted
 	// in Stats) rather than growing without bound.
 	if err := sub.SetPendingLimits(1<<20, 256<<20); err != nil {
 		sub.Unsubscribe()
-		return nil, fmt.Errorf("broker: pending limits: %w", err)
-	}
-	// The subscription must have reached the server before this node
-	// counts as joined, or the first publishes of its peers could miss it.
-	if err := nc.Flush(); err != nil {
-		sub.Unsubscribe()
-		return nil, fmt.Errorf("broker: flush: %w", err)
+		return fmt.Errorf("broker: pending limits: %w", err)
 	}
 	b.sub = sub
-	return b, nil
+	return nil
 }
 
-// Publish sends m to the other nodes, then delivers it to this node's
-// subscribers. If sending fails, nobody receives m.
+// flush makes sure the subscriptions reached the server before this node
+// counts as joined, or the first publishes of its peers could miss them.
+func (b *NATS) flush() error {
+	if err := b.nc.Flush(); err != nil {
+		b.nc.Close()
+		return fmt.Errorf("broker: flush: %w", err)
+	}
+	return nil
+}
+
+// Sequenced reports whether the cluster stamps Seq and Epoch (JetStream).
+func (b *NATS) Sequenced() bool { return b.seq != nil }
+
+// Publish sends m to the other nodes. Unsequenced, it then delivers m to
+// this node's subscribers; if sending fails, nobody receives m. Sequenced,
+// see publishSequenced.
 func (b *NATS) Publish(ctx context.Context, m *message.Message) error {
 	if b.local.closed.Load() {
 		return ErrClosed
@@ -85,7 +136,10 @@ func (b *NATS) Publish(ctx context.Context, m *message.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	env := encodeEnvelope(make([]byte, 0, 64+len(m.Topic)+len(m.Data)), m)
+	if b.seq != nil {
+		return b.publishSequenced(ctx, m)
+	}
+	env := encodeEnvelope(make([]byte, 0, 64+len(m.Topic)+len(m.Data)), m, b.origin)
 	if err := b.nc.Publish(Subject(b.prefix, m.Topic), env); err != nil {
 		if errors.Is(err, nats.ErrConnectionClosed) {
 			return ErrClosed
@@ -97,19 +151,27 @@ func (b *NATS) Publish(ctx context.Context, m *message.Message) error {
 }
 
 // receive is the subscription's handler: NATS calls it for one message at
-// a time, in arrival order.
+// a time, in arrival order. A message gets to the router with ID 0; the
+// Publisher (for no-local) only if it was published on this node.
 func (b *NATS) receive(msg *nats.Msg) {
-	m, _, err := decodeEnvelope(msg.Data)
+	env, err := decodeEnvelope(msg.Data)
 	if err != nil {
 		b.bad.Add(1)
 		return
 	}
-	b.in.Add(1)
+	m := env.m
+	if env.origin != b.origin {
+		m.Publisher = ""
+		b.in.Add(1)
+	}
+	if b.seq != nil && m.Seq == 0 {
+		b.bad.Add(1) // not from the stream
+		return
+	}
 	_ = b.local.Publish(context.Background(), m)
 }
 
-// Subscribe implements Broker: deliver receives this node's publishes and,
-// unstamped, the other nodes'.
+// Subscribe implements Broker.
 func (b *NATS) Subscribe(deliver func(*message.Message)) (cancel func()) {
 	return b.local.Subscribe(deliver)
 }
@@ -122,27 +184,14 @@ func (b *NATS) Stats() NATSStats {
 			s.Dropped = uint64(n)
 		}
 	}
+	if b.seq != nil {
+		s.Retries = b.seq.retries.Load()
+	}
 	return s
 }
 
 // Connected reports whether the NATS connection is up.
 func (b *NATS) Connected() bool { return b.nc.IsConnected() }
-
-// Close flushes what this node sent (for up to two seconds), stops
-// receiving and closes the connection. It is idempotent.
-func (b *NATS) Close() error {
-	b.closeOnce.Do(func() {
-		b.local.Close()
-		if b.nc.IsConnected() {
-			_ = b.nc.FlushTimeout(2 * time.Second)
-		}
-		if b.sub != nil {
-			_ = b.sub.Unsubscribe()
-		}
-		b.nc.Close()
-	})
-	return nil
-}
 
 // ConnectedURL is the NATS server the connection is on (credentials
 // redacted), "" when disconnected.
@@ -157,4 +206,28 @@ func (b *NATS) Flush(ctx context.Context) error {
 		defer cancel()
 	}
 	return b.nc.FlushWithContext(ctx)
+}
+
+// Close flushes what this node sent (for up to two seconds), stops
+// receiving and closes the connection. It is idempotent.
+func (b *NATS) Close() error {
+	b.closeOnce.Do(func() {
+		if b.seq != nil {
+			b.seq.stop()
+		}
+		b.local.Close()
+		if b.nc.IsConnected() {
+			_ = b.nc.FlushTimeout(2 * time.Second)
+		}
+		b.nc.Close()
+	})
+	return nil
+}
+
+// newID returns a random id: 72 bits, 12 URL-safe characters (an origin
+// or an epoch).
+func newID() string {
+	var b [9]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }

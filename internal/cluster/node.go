@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,15 @@ type Config struct {
 
 	URL string // external NATS servers, comma-separated nats:// URLs
 
+	// The cluster-wide topic stream (JetStream), which gives every topic
+	// one sequence on all nodes and keeps its history. Replicas: copies
+	// kept; 0 means 3 when the embedded node has at least two seeds, else
+	// 1. Without JetStream (an external NATS without it) nodes stamp
+	// remote messages themselves (per-node sequences).
+	Replicas    int
+	HistorySize int           // messages kept per topic; at least 1 is kept
+	HistoryTTL  time.Duration // their age limit; 0: none
+
 	Logger *slog.Logger
 }
 
@@ -47,6 +57,7 @@ func (c Config) IsZero() bool { return c.Listen == "" && c.URL == "" && len(c.Ro
 type Node struct {
 	cfg    Config
 	srv    *server.Server // nil when connected to an external NATS
+	dir    string         // the embedded server's JetStream directory
 	broker *broker.NATS
 	log    *slog.Logger
 }
@@ -59,7 +70,21 @@ type Status struct {
 	Routes    int    `json:"routes"`           // peers routed to (embedded mode)
 	Seeds     int    `json:"seeds"`            // seed routes configured (embedded mode)
 	Server    string `json:"server,omitempty"` // NATS server connected to
+	Sequenced bool   `json:"sequenced"`        // topics are sequenced cluster-wide (JetStream)
+	Stream    bool   `json:"stream"`           // the sequencing stream is available
 	broker.NATSStats
+}
+
+// Detail is Status with the stream's replication, which costs a request
+// to JetStream (health checks, not metrics).
+type Detail struct {
+	Status
+	StreamHealth broker.StreamHealth `json:"stream_health"`
+}
+
+// Detail reports the membership and the stream's replication.
+func (n *Node) Detail() Detail {
+	return Detail{Status: n.Status(), StreamHealth: n.broker.StreamHealth()}
 }
 
 // Start joins the cluster described by cfg. ctx bounds the start (the
@@ -108,7 +133,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.shutdownServer()
 		return nil, fmt.Errorf("cluster: connect to nats: %w", err)
 	}
-	b, err := broker.NewNATS(nc, SubjectPrefix)
+	b, err := n.newBroker(ctx, nc)
 	if err != nil {
 		nc.Close()
 		n.shutdownServer()
@@ -116,6 +141,30 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.broker = b
 	return n, nil
+}
+
+// newBroker makes the sequenced broker, or the unsequenced one when an
+// external NATS has no JetStream.
+func (n *Node) newBroker(ctx context.Context, nc *nats.Conn) (*broker.NATS, error) {
+	replicas := n.cfg.Replicas
+	if replicas <= 0 {
+		replicas = 1
+		if n.srv != nil && len(n.cfg.Routes) >= 2 {
+			replicas = 3
+		}
+	}
+	if n.srv != nil && len(n.cfg.Routes) == 0 {
+		return broker.NewNATS(nc, SubjectPrefix)
+	}
+	b, err := broker.NewSequencedNATS(ctx, nc, SubjectPrefix, broker.StreamConfig{
+		Replicas: replicas, PerTopic: n.cfg.HistorySize, MaxAge: n.cfg.HistoryTTL,
+		Logger: n.log, External: n.srv == nil,
+	})
+	if errors.Is(err, broker.ErrNotSequenced) {
+		n.log.Warn("the NATS server has no JetStream: sequences and history are per node", "err", err)
+		return broker.NewNATS(nc, SubjectPrefix)
+	}
+	return b, err
 }
 
 // startServer runs the embedded NATS server and waits until it accepts
@@ -134,7 +183,17 @@ func (n *Node) startServer(ctx context.Context) (*server.Server, error) {
 		// broker.Subject, well under this.
 		MaxControlLine: 8 << 10,
 		MaxPayload:     8 << 20,
+		// JetStream holds the topic stream (in memory, replicated); the
+		// directory only keeps its cluster metadata. A clustered JetStream
+		// needs routes: a node given none stays unsequenced.
+		JetStream:          len(n.cfg.Routes) > 0,
+		JetStreamMaxMemory: 1 << 30,
 	}
+	dir, err := os.MkdirTemp("", "herald-nats-")
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	n.dir, o.StoreDir = dir, dir
 	if o.ServerName == "" {
 		o.ServerName = n.cfg.Listen
 	}
@@ -160,6 +219,7 @@ func (n *Node) startServer(ctx context.Context) (*server.Server, error) {
 	}
 	srv, err := server.NewServer(o)
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("cluster: nats server: %w", err)
 	}
 	srv.SetLoggerV2(&natsLogger{n.log}, false, false, false)
@@ -170,6 +230,7 @@ func (n *Node) startServer(ctx context.Context) (*server.Server, error) {
 	}
 	if !srv.ReadyForConnections(wait) {
 		srv.Shutdown()
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("cluster: nats server on %s did not start", n.cfg.Listen)
 	}
 	if n.cfg.Node == "" {
@@ -202,7 +263,8 @@ func (n *Node) Broker() *broker.NATS { return n.broker }
 
 // Status reports the membership as it is now.
 func (n *Node) Status() Status {
-	s := Status{Mode: "external", Node: n.cfg.Node, Connected: n.broker.Connected(), NATSStats: n.broker.Stats()}
+	s := Status{Mode: "external", Node: n.cfg.Node, Connected: n.broker.Connected(), NATSStats: n.broker.Stats(),
+		Sequenced: n.broker.Sequenced(), Stream: n.broker.Sequenced() && n.broker.StreamReady()}
 	if n.srv != nil {
 		s.Mode = "embedded"
 		s.Routes = n.srv.NumRemotes()
@@ -223,6 +285,8 @@ func (n *Node) Ready() error {
 		return fmt.Errorf("%w: not connected to NATS", ErrNotReady)
 	case s.Mode == "embedded" && s.Seeds > 0 && s.Routes == 0:
 		return fmt.Errorf("%w: no route to any peer", ErrNotReady)
+	case s.Sequenced && !s.Stream:
+		return fmt.Errorf("%w: the cluster's topic stream is not available yet", ErrNotReady)
 	}
 	return nil
 }
@@ -239,6 +303,7 @@ func (n *Node) shutdownServer() {
 	if n.srv != nil {
 		n.srv.Shutdown()
 		n.srv.WaitForShutdown()
+		os.RemoveAll(n.dir)
 	}
 }
 

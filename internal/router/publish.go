@@ -36,6 +36,9 @@ func (r *Router) Publish(ctx context.Context, m *message.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if r.sequenced {
+		return r.publishSequenced(ctx, m)
+	}
 	st := r.lockState(m.Topic)
 	defer st.mu.Unlock()
 	m.ID = r.nextID.Add(1)

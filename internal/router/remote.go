@@ -1,18 +1,28 @@
 package router
 
 import (
+	"context"
+	"time"
+
 	"github.com/heraldhq/herald/internal/message"
 	"github.com/heraldhq/herald/internal/topic"
 )
 
-// ingest places a message published on another node (the broker hands it
-// over unstamped, ID 0) in this router's own stream of its topic: it gets
-// the next Seq of the topic's epoch here, is fanned out and recorded in
-// history, exactly as a local publish but without going back to the
-// broker. So every node's subscribers see a contiguous sequence per topic
-// and resume from this node's history with no gap; positions are
-// per-node (each node has its own epoch per topic), and a client resuming
-// on another node is told plainly (a Gap with Reset).
+// ingest takes a message the broker delivers with ID 0: one published on
+// another node or, with a sequencing broker, any message of the cluster.
+//
+// Unsequenced (Seq 0), the message is placed in this router's own stream
+// of its topic: it gets the next Seq of the topic's epoch here, is fanned
+// out and recorded in history, exactly as a local publish but without
+// going back to the broker. Every node's subscribers see a contiguous
+// sequence per topic and resume from this node's history with no gap;
+// positions are per node, and a client resuming on another node is told
+// plainly (a Gap with Reset).
+//
+// Sequenced (Seq set by the cluster), the topic's state takes the
+// message's Seq and Epoch, which mean the same on every node; a message
+// already held (same epoch, Seq not above the state's) is dropped, so a
+// redelivery is harmless.
 //
 // Invalid names are dropped (the origin validated them; a corrupt or
 // foreign publish must not reach subscribers), as is anything after Close.
@@ -22,11 +32,32 @@ func (r *Router) ingest(m *message.Message) {
 	}
 	st := r.lockState(m.Topic)
 	defer st.mu.Unlock()
+	if m.Seq == 0 {
+		m.Seq, m.Epoch = st.seq+1, st.epoch
+	} else if m.Epoch == st.epoch && m.Seq <= st.seq {
+		return
+	}
 	m.ID = r.nextID.Add(1)
-	m.Seq, m.Epoch, m.Time = st.seq+1, st.epoch, r.now()
-	st.seq = m.Seq
+	m.Time = r.now()
+	st.seq, st.epoch = m.Seq, m.Epoch
 	st.active = m.Time
 	r.fanout(m)
 	r.history.Append(m)
 	r.received.Add(1)
+}
+
+// publishSequenced is Publish with a sequencing broker: the broker stamps
+// Seq and Epoch and the message comes back through ingest, like every
+// other node's, so this node's subscribers see the topic in the cluster's
+// order. m itself is not delivered (a copy is); it keeps its stamps so
+// the caller learns its position.
+func (r *Router) publishSequenced(ctx context.Context, m *message.Message) error {
+	m.ID = r.nextID.Add(1)
+	m.Time = r.now()
+	if err := r.broker.Publish(ctx, m); err != nil {
+		m.ID, m.Seq, m.Epoch, m.Time = 0, 0, "", time.Time{}
+		return err
+	}
+	r.published.Add(1)
+	return nil
 }

@@ -78,6 +78,7 @@ type Router struct {
 	history   store.History
 	broker    broker.Broker
 	ownBroker bool
+	sequenced bool // the broker stamps Seq and Epoch cluster-wide (remote.go)
 	unsub     func()
 	now       func() time.Time
 	ttl       time.Duration
@@ -120,6 +121,9 @@ func build(o Options) *Router {
 	}
 	if r.broker == nil {
 		r.broker, r.ownBroker = broker.NewMemory(), true
+	}
+	if s, ok := r.broker.(broker.Sequencer); ok && s.Sequenced() {
+		r.sequenced = true
 	}
 	r.unsub = r.broker.Subscribe(r.deliver)
 	return r

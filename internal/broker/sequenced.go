@@ -1,0 +1,300 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/heraldhq/herald/internal/message"
+)
+
+// ErrNotSequenced is returned by NewSequencedNATS when the NATS server has
+// no JetStream.
+var ErrNotSequenced = errors.New("broker: JetStream is not available")
+
+// ErrStreamNotReady is returned by a sequenced Publish while the stream
+// cannot take it (no stream or no leader yet) after retrying.
+var ErrStreamNotReady = errors.New("broker: the cluster's stream is not available")
+
+// StreamConfig is the JetStream stream that sequences the cluster's topics.
+type StreamConfig struct {
+	Name      string        // default "HERALD"
+	Replicas  int           // copies kept (1 or 3 usually); default 1
+	PerTopic  int           // messages kept per topic (history); at least 1
+	MaxAge    time.Duration // age limit of kept messages; 0: none
+	Retry     time.Duration // how long a publish retries while the stream has no leader; default 10s
+	Logger    *slog.Logger
+	MaxMemory int64 // stream memory limit in bytes; default 256 MiB
+	// External: the NATS server is not ours; check that it has JetStream.
+	External bool
+}
+
+// opTimeout bounds one JetStream request (a publish or a read).
+const opTimeout = 2 * time.Second
+
+// sequencer is the sequenced mode's state.
+type sequencer struct {
+	js      nats.JetStreamContext
+	cfg     nats.StreamConfig
+	retry   time.Duration
+	ready   atomic.Bool
+	readyCh chan struct{}
+	tails   sync.Map // topic -> *tail
+	retries atomic.Uint64
+	done    chan struct{}
+	wg      sync.WaitGroup
+
+	healthMu sync.Mutex
+	healthAt time.Time
+	health   StreamHealth
+}
+
+// tail is what a node knows of the end of one topic's stream; its mutex
+// serializes this node's publishes to the topic.
+type tail struct {
+	mu     sync.Mutex
+	known  bool
+	stream uint64 // stream sequence of the topic's last message
+	seq    uint64 // its Herald Seq
+	epoch  string
+}
+
+// NewSequencedNATS returns a Broker in sequenced mode: topics are stored in
+// a JetStream stream (memory storage, cfg.Replicas copies, cfg.PerTopic
+// messages per topic) under prefix.s.>; the stream republishes what it
+// stored on prefix.r.>, which every node receives. The stream is created
+// (or updated) in the background until it succeeds: a clustered JetStream
+// has no leader until enough nodes have joined. nc must have been made
+// with nats.NoEcho(); the Broker owns it.
+func NewSequencedNATS(ctx context.Context, nc *nats.Conn, prefix string, cfg StreamConfig) (*NATS, error) {
+	if !nc.Opts.NoEcho {
+		return nil, ErrEcho
+	}
+	js, err := nc.JetStream(nats.MaxWait(2 * time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("broker: jetstream: %w", err)
+	}
+	if cfg.Name == "" {
+		cfg.Name = "HERALD"
+	}
+	if cfg.Replicas <= 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.Retry <= 0 {
+		cfg.Retry = 10 * time.Second
+	}
+	if cfg.MaxMemory <= 0 {
+		cfg.MaxMemory = 256 << 20
+	}
+	b := newNATS(nc, prefix, cfg.Logger)
+	b.seq = &sequencer{
+		js: js, retry: cfg.Retry, readyCh: make(chan struct{}), done: make(chan struct{}),
+		cfg: nats.StreamConfig{
+			Name:              cfg.Name,
+			Description:       "Herald topics: one sequence per topic for the whole cluster",
+			Subjects:          []string{prefix + ".s.>"},
+			Storage:           nats.MemoryStorage,
+			Replicas:          cfg.Replicas,
+			MaxMsgsPerSubject: int64(max(cfg.PerTopic, 1)),
+			MaxAge:            cfg.MaxAge,
+			MaxBytes:          cfg.MaxMemory,
+			Discard:           nats.DiscardOld,
+			AllowDirect:       true,
+			RePublish:         &nats.RePublish{Source: prefix + ".s.>", Destination: prefix + ".r.>"},
+		},
+	}
+	if err := b.subscribe(prefix + ".r.>"); err != nil {
+		return nil, err
+	}
+	if err := b.flush(); err != nil {
+		return nil, err
+	}
+	// An external NATS without JetStream says so at once.
+	if cfg.External {
+		actx, cancel := context.WithTimeout(ctx, opTimeout)
+		defer cancel()
+		if _, err := js.AccountInfo(nats.Context(actx)); errors.Is(err, nats.ErrJetStreamNotEnabled) || errors.Is(err, nats.ErrJetStreamNotEnabledForAccount) {
+			b.sub.Unsubscribe()
+			return nil, fmt.Errorf("%w: %w", ErrNotSequenced, err)
+		}
+	}
+	b.seq.wg.Go(b.ensureStream)
+	return b, nil
+}
+
+// ensureStream creates or updates the stream, retrying until it succeeds
+// or the broker closes.
+func (b *NATS) ensureStream() {
+	s := b.seq
+	for attempt := 0; ; attempt++ {
+		_, err := s.js.AddStream(&s.cfg)
+		if errors.Is(err, nats.ErrStreamNameAlreadyInUse) {
+			_, err = s.js.UpdateStream(&s.cfg)
+		}
+		if err == nil {
+			s.ready.Store(true)
+			close(s.readyCh)
+			b.log.Info("cluster stream ready", "stream", s.cfg.Name, "replicas", s.cfg.Replicas)
+			return
+		}
+		if attempt%20 == 19 {
+			b.log.Warn("cluster stream not ready yet", "stream", s.cfg.Name, "err", err)
+		}
+		select {
+		case <-s.done:
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// StreamHealth is the sequencing stream's replication as last seen.
+type StreamHealth struct {
+	Leader   string `json:"leader,omitempty"`
+	Replicas int    `json:"replicas"` // configured copies
+	Current  int    `json:"current"`  // copies up to date, the leader's included
+}
+
+// StreamHealth asks the stream how its copies are doing (at most every
+// half second; in between it returns the last answer). Unsequenced, or
+// before the stream exists, it returns the zero value.
+func (b *NATS) StreamHealth() StreamHealth {
+	s := b.seq
+	if s == nil || !s.ready.Load() {
+		return StreamHealth{}
+	}
+	s.healthMu.Lock()
+	defer s.healthMu.Unlock()
+	if time.Since(s.healthAt) < 500*time.Millisecond {
+		return s.health
+	}
+	s.healthAt = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	h := StreamHealth{Replicas: s.cfg.Replicas}
+	if info, err := s.js.StreamInfo(s.cfg.Name, nats.Context(ctx)); err == nil && info.Cluster != nil {
+		h.Leader = info.Cluster.Leader
+		if h.Leader != "" {
+			h.Current = 1
+		}
+		for _, p := range info.Cluster.Replicas {
+			if p.Current && !p.Offline {
+				h.Current++
+			}
+		}
+	} else if err == nil {
+		h.Current = 1 // not clustered
+	}
+	s.health = h
+	return h
+}
+
+// StreamReady reports whether the sequencing stream exists (always true
+// unsequenced).
+func (b *NATS) StreamReady() bool { return b.seq == nil || b.seq.ready.Load() }
+
+func (s *sequencer) stop() {
+	close(s.done)
+	s.wg.Wait()
+}
+
+// publishSequenced stores m in the stream as the next message of its topic
+// and stamps m with the Seq and Epoch it got; m is delivered (to this node
+// too) when the stream republishes it. This node's view of the topic's end
+// may be stale (another node published since): the stream then refuses
+// the publish (Nats-Expected-Last-Subject-Sequence), and it is tried again
+// after the topic's last message. Without a stream leader (starting, or a
+// node was lost) it retries for StreamConfig.Retry.
+func (b *NATS) publishSequenced(ctx context.Context, m *message.Message) error {
+	s := b.seq
+	if !s.ready.Load() {
+		t := time.NewTimer(s.retry)
+		defer t.Stop()
+		select {
+		case <-s.readyCh:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return ErrStreamNotReady
+		case <-s.done:
+			return ErrClosed
+		}
+	}
+	subject := b.prefix + ".s." + strings.TrimPrefix(Subject(b.prefix, m.Topic), b.prefix+".")
+	v, _ := s.tails.LoadOrStore(m.Topic, new(tail))
+	tl := v.(*tail)
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	deadline := time.Now().Add(s.retry)
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			s.retries.Add(1)
+		}
+		var err error
+		if !tl.known {
+			err = b.loadTail(ctx, tl, subject)
+		}
+		if err == nil {
+			m.Seq, m.Epoch = tl.seq+1, tl.epoch
+			if m.Epoch == "" {
+				m.Epoch = newID()
+			}
+			msg := nats.NewMsg(subject)
+			msg.Data = encodeEnvelope(make([]byte, 0, 64+len(m.Topic)+len(m.Data)), m, b.origin)
+			var ack *nats.PubAck
+			opCtx, cancel := context.WithTimeout(ctx, opTimeout)
+			ack, err = s.js.PublishMsg(msg, nats.Context(opCtx), nats.ExpectLastSequencePerSubject(tl.stream))
+			cancel()
+			if err == nil {
+				tl.stream, tl.seq, tl.epoch = ack.Sequence, m.Seq, m.Epoch
+				b.out.Add(1)
+				return nil
+			}
+			tl.known = false // refused or unknown outcome: look again
+			var apiErr *nats.APIError
+			if errors.As(err, &apiErr) && apiErr.ErrorCode == nats.JSErrCodeStreamWrongLastSequence {
+				continue // another node went first
+			}
+		}
+		m.Seq, m.Epoch = 0, ""
+		if ctx.Err() != nil || b.local.closed.Load() || time.Now().After(deadline) {
+			return fmt.Errorf("broker: sequenced publish: %w", err)
+		}
+		// No leader (election after a node loss), or a timeout: wait a little.
+		select {
+		case <-time.After(min(time.Duration(attempt+1)*50*time.Millisecond, 500*time.Millisecond)):
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return ErrClosed
+		}
+	}
+}
+
+// loadTail reads the topic's last stored message.
+func (b *NATS) loadTail(ctx context.Context, tl *tail, subject string) error {
+	opCtx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	raw, err := b.seq.js.GetLastMsg(b.seq.cfg.Name, subject, nats.DirectGet(), nats.Context(opCtx))
+	switch {
+	case errors.Is(err, nats.ErrMsgNotFound):
+		tl.stream, tl.seq, tl.epoch = 0, 0, ""
+	case err != nil:
+		return err
+	default:
+		env, derr := decodeEnvelope(raw.Data)
+		if derr != nil {
+			return derr
+		}
+		tl.stream, tl.seq, tl.epoch = raw.Sequence, env.m.Seq, env.m.Epoch
+	}
+	tl.known = true
+	return nil
+}
