@@ -150,3 +150,64 @@ func (d *decoder) string() string {
 	d.b = d.b[n:]
 	return s
 }
+
+// A bundle is several envelopes stored as one stream message, so that a
+// topic's publishes waiting behind one JetStream round trip share the next
+// (group commit). Layout: 'B' 1, uvarint count, then count times a uvarint
+// length and an envelope.
+const (
+	bundleMagic   = 'B'
+	bundleVersion = 1
+	// maxBundle bounds a bundle's messages and bytes; an external NATS
+	// refuses payloads over 1 MiB by default.
+	maxBundleMessages = 256
+	maxBundleBytes    = 900 << 10
+)
+
+// appendBundle appends a bundle of the given envelopes to b.
+func appendBundle(b []byte, envs [][]byte) []byte {
+	b = append(b, bundleMagic, bundleVersion)
+	b = binary.AppendUvarint(b, uint64(len(envs)))
+	for _, e := range envs {
+		b = binary.AppendUvarint(b, uint64(len(e)))
+		b = append(b, e...)
+	}
+	return b
+}
+
+// decodeMessages returns the envelopes b carries: a bundle's, or a single
+// envelope.
+func decodeMessages(b []byte) ([]envelope, error) {
+	if len(b) == 0 || b[0] != bundleMagic {
+		env, err := decodeEnvelope(b)
+		if err != nil {
+			return nil, err
+		}
+		return []envelope{env}, nil
+	}
+	if len(b) < 2 || b[1] != bundleVersion {
+		return nil, fmt.Errorf("%w: bundle version", ErrEnvelope)
+	}
+	d := decoder{b: b[2:]}
+	n := d.uvarint()
+	if d.err != nil || n == 0 || n > maxBundleMessages || n > uint64(len(d.b)) {
+		return nil, fmt.Errorf("%w: bundle of %d", ErrEnvelope, n)
+	}
+	out := make([]envelope, 0, n)
+	for range n {
+		l := d.uvarint()
+		if d.err != nil || l > uint64(len(d.b)) {
+			return nil, fmt.Errorf("%w: truncated bundle", ErrEnvelope)
+		}
+		env, err := decodeEnvelope(d.b[:l])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, env)
+		d.b = d.b[l:]
+	}
+	if len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: bytes after the bundle", ErrEnvelope)
+	}
+	return out, nil
+}

@@ -67,3 +67,53 @@ func FuzzEnvelope(f *testing.F) {
 		}
 	})
 }
+
+func TestBundleRoundTrip(t *testing.T) {
+	var envs [][]byte
+	for i := range 3 {
+		envs = append(envs, encodeEnvelope(nil, &message.Message{Topic: "t", Seq: uint64(i + 1), Epoch: "e", Data: []byte{byte(i)}}, "o"))
+	}
+	got, err := decodeMessages(appendBundle(nil, envs))
+	if err != nil || len(got) != 3 {
+		t.Fatalf("decode: %v, %d", err, len(got))
+	}
+	for i, e := range got {
+		if e.m.Seq != uint64(i+1) || e.m.Data[0] != byte(i) {
+			t.Errorf("#%d: %+v", i, e.m)
+		}
+	}
+	single, err := decodeMessages(envs[0])
+	if err != nil || len(single) != 1 || single[0].m.Seq != 1 {
+		t.Fatalf("a plain envelope: %v %v", single, err)
+	}
+	for _, bad := range [][]byte{{'B'}, {'B', 1, 0}, {'B', 1, 2, 1, 'H'}, append(appendBundle(nil, envs[:1]), 0)} {
+		if _, err := decodeMessages(bad); !errors.Is(err, ErrEnvelope) {
+			t.Errorf("decodeMessages(%q) = %v, want ErrEnvelope", bad, err)
+		}
+	}
+}
+
+func FuzzBundle(f *testing.F) {
+	f.Add(appendBundle(nil, [][]byte{encodeEnvelope(nil, &message.Message{Topic: "a", Seq: 1}, "o")}))
+	f.Add([]byte{'B', 1, 1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		envs, err := decodeMessages(b)
+		if err != nil {
+			return
+		}
+		var again [][]byte
+		for _, e := range envs {
+			e.m.Time = e.time
+			again = append(again, encodeEnvelope(nil, e.m, e.origin))
+		}
+		envs2, err := decodeMessages(appendBundle(nil, again))
+		if err != nil || len(envs2) != len(envs) {
+			t.Fatalf("re-encoded bundle: %v, %d vs %d", err, len(envs2), len(envs))
+		}
+		for i := range envs {
+			if envs2[i].m.Topic != envs[i].m.Topic || envs2[i].m.Seq != envs[i].m.Seq || !bytes.Equal(envs2[i].m.Data, envs[i].m.Data) {
+				t.Fatalf("#%d differs", i)
+			}
+		}
+	})
+}

@@ -154,21 +154,23 @@ func (b *NATS) Publish(ctx context.Context, m *message.Message) error {
 // a time, in arrival order. A message gets to the router with ID 0; the
 // Publisher (for no-local) only if it was published on this node.
 func (b *NATS) receive(msg *nats.Msg) {
-	env, err := decodeEnvelope(msg.Data)
+	envs, err := decodeMessages(msg.Data)
 	if err != nil {
 		b.bad.Add(1)
 		return
 	}
-	m := env.m
-	if env.origin != b.origin {
-		m.Publisher = ""
-		b.in.Add(1)
+	for _, env := range envs {
+		m := env.m
+		if env.origin != b.origin {
+			m.Publisher = ""
+			b.in.Add(1)
+		}
+		if b.seq != nil && m.Seq == 0 {
+			b.bad.Add(1) // not from the stream
+			continue
+		}
+		_ = b.local.Publish(context.Background(), m)
 	}
-	if b.seq != nil && m.Seq == 0 {
-		b.bad.Add(1) // not from the stream
-		return
-	}
-	_ = b.local.Publish(context.Background(), m)
 }
 
 // Subscribe implements Broker.

@@ -56,14 +56,27 @@ type sequencer struct {
 	health   StreamHealth
 }
 
-// tail is what a node knows of the end of one topic's stream; its mutex
-// serializes this node's publishes to the topic.
+// tail is what a node knows of the end of one topic's stream, and the
+// publishes waiting to be stored after it. One publisher at a time (busy)
+// stores the waiting ones, all in one stream message (a bundle): the
+// others' publishes wait for that round trip and share the next one, so a
+// topic's publish rate is not bounded by one message per round trip.
 type tail struct {
-	mu     sync.Mutex
-	known  bool
-	stream uint64 // stream sequence of the topic's last message
-	seq    uint64 // its Herald Seq
-	epoch  string
+	mu      sync.Mutex
+	known   bool
+	stream  uint64 // stream sequence of the topic's last stream message
+	seq     uint64 // the Herald Seq of its last message
+	epoch   string
+	waiting []*pending
+	busy    bool
+}
+
+// pending is one publish waiting in its topic's tail.
+type pending struct {
+	m    *message.Message
+	env  []byte
+	err  error
+	done chan struct{}
 }
 
 // NewSequencedNATS returns a Broker in sequenced mode: topics are stored in
@@ -205,13 +218,11 @@ func (s *sequencer) stop() {
 	s.wg.Wait()
 }
 
-// publishSequenced stores m in the stream as the next message of its topic
+// publishSequenced stores m in the stream after its topic's last message
 // and stamps m with the Seq and Epoch it got; m is delivered (to this node
-// too) when the stream republishes it. This node's view of the topic's end
-// may be stale (another node published since): the stream then refuses
-// the publish (Nats-Expected-Last-Subject-Sequence), and it is tried again
-// after the topic's last message. Without a stream leader (starting, or a
-// node was lost) it retries for StreamConfig.Retry.
+// too) when the stream republishes it. Publishes to one topic that arrive
+// while one is being stored wait, and go together in the next stream
+// message (storeWaiting).
 func (b *NATS) publishSequenced(ctx context.Context, m *message.Message) error {
 	s := b.seq
 	if !s.ready.Load() {
@@ -227,12 +238,62 @@ func (b *NATS) publishSequenced(ctx context.Context, m *message.Message) error {
 			return ErrClosed
 		}
 	}
-	subject := b.prefix + ".s." + strings.TrimPrefix(Subject(b.prefix, m.Topic), b.prefix+".")
 	v, _ := s.tails.LoadOrStore(m.Topic, new(tail))
 	tl := v.(*tail)
+	p := &pending{m: m, done: make(chan struct{})}
 	tl.mu.Lock()
-	defer tl.mu.Unlock()
+	tl.waiting = append(tl.waiting, p)
+	lead := !tl.busy
+	tl.busy = true
+	tl.mu.Unlock()
+	if lead {
+		b.storeWaiting(tl, Subject(b.prefix, m.Topic))
+	}
+	// Once queued, a publish is stored or fails as a whole with its
+	// bundle (bounded by StreamConfig.Retry): giving up early on ctx
+	// could report a failure for a message that is then delivered.
+	<-p.done
+	return p.err
+}
+
+// storeWaiting stores the topic's waiting publishes, a bundle at a time,
+// until none is left. Only one goroutine runs it per topic (tail.busy).
+func (b *NATS) storeWaiting(tl *tail, subject string) {
+	stream := b.prefix + ".s." + strings.TrimPrefix(subject, b.prefix+".")
+	for {
+		tl.mu.Lock()
+		n, size := 0, 0
+		for n < len(tl.waiting) && n < maxBundleMessages && (n == 0 || size+len(tl.waiting[n].m.Data) < maxBundleBytes/2) {
+			size += len(tl.waiting[n].m.Data) + len(tl.waiting[n].m.Topic)
+			n++
+		}
+		if n == 0 {
+			tl.busy = false
+			tl.mu.Unlock()
+			return
+		}
+		batch := append([]*pending(nil), tl.waiting[:n]...)
+		tl.waiting = tl.waiting[n:]
+		tl.mu.Unlock()
+		err := b.storeBundle(tl, stream, batch)
+		for _, p := range batch {
+			p.err = err
+			close(p.done)
+		}
+	}
+}
+
+// storeBundle stores batch as the topic's next messages. The node's view
+// of the topic's end may be stale (another node published since): the
+// stream then refuses (Nats-Expected-Last-Subject-Sequence) and the batch
+// is stamped again after the topic's last message. Without a stream
+// leader (starting, or a node was lost) it retries for StreamConfig.Retry.
+// Only the tail's one storer touches its end fields.
+func (b *NATS) storeBundle(tl *tail, subject string, batch []*pending) error {
+	s := b.seq
+	ctx := context.Background()
 	deadline := time.Now().Add(s.retry)
+	envs := make([][]byte, len(batch))
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			s.retries.Add(1)
@@ -242,19 +303,23 @@ func (b *NATS) publishSequenced(ctx context.Context, m *message.Message) error {
 			err = b.loadTail(ctx, tl, subject)
 		}
 		if err == nil {
-			m.Seq, m.Epoch = tl.seq+1, tl.epoch
-			if m.Epoch == "" {
-				m.Epoch = newID()
+			epoch := tl.epoch
+			if epoch == "" {
+				epoch = newID()
+			}
+			for i, p := range batch {
+				p.m.Seq, p.m.Epoch = tl.seq+1+uint64(i), epoch
+				envs[i] = encodeEnvelope(envs[i][:0], p.m, b.origin)
 			}
 			msg := nats.NewMsg(subject)
-			msg.Data = encodeEnvelope(make([]byte, 0, 64+len(m.Topic)+len(m.Data)), m, b.origin)
-			var ack *nats.PubAck
+			msg.Data = appendBundle(nil, envs)
 			opCtx, cancel := context.WithTimeout(ctx, opTimeout)
+			var ack *nats.PubAck
 			ack, err = s.js.PublishMsg(msg, nats.Context(opCtx), nats.ExpectLastSequencePerSubject(tl.stream))
 			cancel()
 			if err == nil {
-				tl.stream, tl.seq, tl.epoch = ack.Sequence, m.Seq, m.Epoch
-				b.out.Add(1)
+				tl.stream, tl.seq, tl.epoch = ack.Sequence, tl.seq+uint64(len(batch)), epoch
+				b.out.Add(uint64(len(batch)))
 				return nil
 			}
 			tl.known = false // refused or unknown outcome: look again
@@ -263,15 +328,15 @@ func (b *NATS) publishSequenced(ctx context.Context, m *message.Message) error {
 				continue // another node went first
 			}
 		}
-		m.Seq, m.Epoch = 0, ""
-		if ctx.Err() != nil || b.local.closed.Load() || time.Now().After(deadline) {
+		for _, p := range batch {
+			p.m.Seq, p.m.Epoch = 0, ""
+		}
+		if b.local.closed.Load() || time.Now().After(deadline) {
 			return fmt.Errorf("broker: sequenced publish: %w", err)
 		}
 		// No leader (election after a node loss), or a timeout: wait a little.
 		select {
 		case <-time.After(min(time.Duration(attempt+1)*50*time.Millisecond, 500*time.Millisecond)):
-		case <-ctx.Done():
-			return ctx.Err()
 		case <-s.done:
 			return ErrClosed
 		}
@@ -289,11 +354,12 @@ func (b *NATS) loadTail(ctx context.Context, tl *tail, subject string) error {
 	case err != nil:
 		return err
 	default:
-		env, derr := decodeEnvelope(raw.Data)
+		envs, derr := decodeMessages(raw.Data)
 		if derr != nil {
 			return derr
 		}
-		tl.stream, tl.seq, tl.epoch = raw.Sequence, env.m.Seq, env.m.Epoch
+		last := envs[len(envs)-1].m
+		tl.stream, tl.seq, tl.epoch = raw.Sequence, last.Seq, last.Epoch
 	}
 	tl.known = true
 	return nil
