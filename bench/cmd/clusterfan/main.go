@@ -28,6 +28,7 @@ func main() {
 	conns := flag.Int("conns", 100, "subscribers")
 	rate := flag.Float64("rate", 1000, "publishes per second")
 	dur := flag.Duration("duration", 10*time.Second, "publishing time")
+	pubs := flag.Int("pubs", 1, "publisher connections, taking turns")
 	flag.Parse()
 	ctx := context.Background()
 	dial := func(url string) *websocket.Conn {
@@ -78,19 +79,23 @@ func main() {
 		_ = i
 	}
 	ready.Wait()
-	p := dial(*pub)
 	var refused atomic.Int64
-	go func() { // count the publisher's error answers
-		for {
-			_, b, err := p.Read(ctx)
-			if err != nil {
-				return
+	var publishers []*websocket.Conn
+	for range *pubs {
+		p := dial(*pub)
+		publishers = append(publishers, p)
+		go func() { // count the publisher's error answers
+			for {
+				_, b, err := p.Read(ctx)
+				if err != nil {
+					return
+				}
+				if json.Valid(b) && strings.Contains(string(b), `"error"`) {
+					refused.Add(1)
+				}
 			}
-			if json.Valid(b) && strings.Contains(string(b), `"error"`) {
-				refused.Add(1)
-			}
-		}
-	}()
+		}()
+	}
 	interval := time.Duration(float64(time.Second) / *rate)
 	start := time.Now()
 	sent := 0
@@ -100,11 +105,11 @@ func main() {
 			time.Sleep(d)
 		}
 		msg := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"publish","params":{"topic":"bench/cluster","data":"%d"}}`, sent+2, time.Now().UnixNano())
-		p.Write(ctx, websocket.MessageText, []byte(msg))
+		publishers[sent%len(publishers)].Write(ctx, websocket.MessageText, []byte(msg))
 		sent++
 	}
-	time.Sleep(100 * time.Millisecond) // the last answers
-	want := int64(sent**conns) - refused.Load()*int64(*conns)
+	time.Sleep(100 * time.Millisecond)                        // the last answers
+	want := int64(sent**conns) - refused.Load()*int64(*conns) // refused ones are not delivered
 	deadline := time.Now().Add(30 * time.Second)
 	for delivered.Load() < want && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
@@ -120,6 +125,6 @@ func main() {
 		}
 		return lat[min(len(lat)-1, int(f*float64(len(lat))))]
 	}
-	fmt.Printf("published %d (%d refused), delivered %d of %d in %v: %.0f deliveries/s\n", sent, refused.Load(), delivered.Load(), want-refused.Load()*int64(*conns), elapsed.Round(time.Millisecond), float64(delivered.Load())/elapsed.Seconds())
+	fmt.Printf("published %d (%d refused), delivered %d of %d in %v: %.0f deliveries/s\n", sent, refused.Load(), delivered.Load(), want, elapsed.Round(time.Millisecond), float64(delivered.Load())/elapsed.Seconds())
 	fmt.Printf("latency µs (n=%d): p50 %.0f  p90 %.0f  p99 %.0f  max %.0f\n", len(lat), q(0.5), q(0.9), q(0.99), q(1))
 }
