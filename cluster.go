@@ -8,6 +8,7 @@ import (
 	"github.com/heraldhq/herald/internal/broker"
 	"github.com/heraldhq/herald/internal/cluster"
 	"github.com/heraldhq/herald/internal/core"
+	"github.com/heraldhq/herald/internal/store"
 )
 
 // ClusterOptions join a server to other Herald nodes over NATS, so that
@@ -71,6 +72,16 @@ func clusterBroker(node *cluster.Node) broker.Broker {
 		return nil
 	}
 	return node.Broker()
+}
+
+// clusterHistory is the router's history for node: its memory history
+// backed by the cluster's stream (nil, the router's default, for a single
+// node).
+func clusterHistory(node *cluster.Node, size int, ttl time.Duration) store.History {
+	if node == nil {
+		return nil
+	}
+	return node.Broker().History(store.NewMemoryHistory(size, ttl))
 }
 
 // ClusterStatus reports this node's membership; ok is false for a single

@@ -85,7 +85,7 @@ func historyLimits(opts Options) (size int, ttl time.Duration) {
 func newServer(opts Options, node *cluster.Node) *Server {
 	s := &Server{cluster: node, opts: opts, handlers: make(map[string]HandlerFunc), listeners: make(map[net.Listener]struct{}), metrics: metrics.NewRegistry()}
 	hsize, httl := historyLimits(opts)
-	s.router = router.New(router.Options{HistorySize: hsize, HistoryTTL: httl, Broker: clusterBroker(node)})
+	s.router = router.New(router.Options{HistorySize: hsize, HistoryTTL: httl, Broker: clusterBroker(node), History: clusterHistory(node, hsize, httl)})
 	metrics.RuntimeMetrics(s.metrics)
 	s.core = core.New(core.Config{
 		Router:         s.router,

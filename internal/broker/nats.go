@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,6 +159,14 @@ func (b *NATS) receive(msg *nats.Msg) {
 	if err != nil {
 		b.bad.Add(1)
 		return
+	}
+	if b.seq != nil {
+		// History reads of the stream stop before this message: it and
+		// what follows arrive here, so nothing is delivered twice.
+		if n, err := strconv.ParseUint(msg.Header.Get(nats.JSSequence), 10, 64); err == nil {
+			b.seq.delivering.Store(n)
+			defer b.seq.delivering.Store(n + 1)
+		}
 	}
 	for _, env := range envs {
 		m := env.m

@@ -51,6 +51,10 @@ type sequencer struct {
 	done    chan struct{}
 	wg      sync.WaitGroup
 
+	// delivering is the stream sequence of the message being delivered
+	// (or the next one once it is); 0 until the first arrives.
+	delivering atomic.Uint64
+
 	healthMu sync.Mutex
 	healthAt time.Time
 	health   StreamHealth
@@ -147,11 +151,14 @@ func NewSequencedNATS(ctx context.Context, nc *nats.Conn, prefix string, cfg Str
 func (b *NATS) ensureStream() {
 	s := b.seq
 	for attempt := 0; ; attempt++ {
-		_, err := s.js.AddStream(&s.cfg)
+		info, err := s.js.AddStream(&s.cfg)
 		if errors.Is(err, nats.ErrStreamNameAlreadyInUse) {
-			_, err = s.js.UpdateStream(&s.cfg)
+			info, err = s.js.UpdateStream(&s.cfg)
 		}
 		if err == nil {
+			// What the stream held before it was ready here can only be
+			// read; what comes after is republished to this node.
+			s.delivering.CompareAndSwap(0, info.State.LastSeq+1)
 			s.ready.Store(true)
 			close(s.readyCh)
 			b.log.Info("cluster stream ready", "stream", s.cfg.Name, "replicas", s.cfg.Replicas)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/heraldhq/herald/internal/message"
 	"github.com/heraldhq/herald/internal/router"
+	"github.com/heraldhq/herald/internal/store"
 )
 
 func TestMain(m *testing.M) {
@@ -75,13 +76,18 @@ type member struct {
 	router *router.Router
 }
 
-// startCluster starts n embedded nodes, the first one the seed of the
-// others, and waits until each is routed to all the others.
+// startCluster starts n embedded nodes, each seeded with all the others,
+// and waits until a message published anywhere reaches every node.
 func startCluster(t *testing.T, n int) []member {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var ms []member
+	ms, _ := startRestartable(t, n)
+	return ms
+}
+
+// startRestartable is startCluster, and a function that starts node i
+// again (same name and route address) after it was closed.
+func startRestartable(t *testing.T, n int) ([]member, func(i int) member) {
+	t.Helper()
 	addrs := make([]string, n)
 	for i := range addrs {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -91,7 +97,9 @@ func startCluster(t *testing.T, n int) []member {
 		addrs[i] = ln.Addr().String()
 		ln.Close()
 	}
-	for i := range n {
+	start := func(i int) member {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
 		cfg := Config{Name: "test", Node: fmt.Sprintf("n%d", i), Listen: addrs[i], HistorySize: 100}
 		for j, a := range addrs {
 			if j != i {
@@ -102,15 +110,22 @@ func startCluster(t *testing.T, n int) []member {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := router.New(router.Options{HistorySize: 100, Broker: node.Broker()})
-		ms = append(ms, member{node, r})
-		t.Cleanup(func() {
-			r.Close()
-			node.Close()
-		})
+		r := router.New(router.Options{HistorySize: 100, Broker: node.Broker(), History: node.Broker().History(store.NewMemoryHistory(100, 0))})
+		m := member{node, r}
+		t.Cleanup(m.close)
+		return m
+	}
+	var ms []member
+	for i := range n {
+		ms = append(ms, start(i))
 	}
 	waitMesh(t, ms)
-	return ms
+	return ms, start
+}
+
+func (m member) close() {
+	m.router.Close()
+	m.node.Close()
 }
 
 // waitMesh waits until a message published on any node reaches every
@@ -273,6 +288,42 @@ func TestResumeOnAnotherNode(t *testing.T) {
 	}
 	if len(gaps) != 0 || len(replayed) != 3 || replayed[0].Data[0] != 2 || replayed[0].Seq != msgs[2].Seq || replayed[0].Epoch != msgs[2].Epoch {
 		t.Fatalf("resume on another node: gaps %v, %d replayed", gaps, len(replayed))
+	}
+}
+
+func TestRestartedNodeResumesFromTheStream(t *testing.T) {
+	ms, restart := startRestartable(t, 3)
+	box := newInbox()
+	if err := ms[0].router.Subscribe(box, "keep", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		if err := ms[1].router.Publish(context.Background(), &message.Message{Topic: "keep", Data: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := box.waitFor(t, "5 messages", func(m []*message.Message) bool { return len(m) == 5 })
+	// Node 2 goes and comes back empty: it never saw these messages.
+	ms[2].close()
+	ms[2] = restart(2)
+	waitMesh(t, ms)
+	var gaps []router.Gap
+	var replayed []*message.Message
+	if err := ms[2].router.Subscribe(newInbox(), "keep", map[string]message.Position{"keep": msgs[1].Position()}, func(g []router.Gap, m []*message.Message) {
+		gaps, replayed = g, m
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(gaps) != 0 || len(replayed) != 3 || replayed[0].Seq != msgs[2].Seq || replayed[0].Epoch != msgs[2].Epoch || replayed[2].Data[0] != 4 {
+		t.Fatalf("resume on the restarted node: gaps %v, replayed %d", gaps, len(replayed))
+	}
+	// And its next publish continues the same sequence.
+	m := &message.Message{Topic: "keep", Data: []byte{5}}
+	if err := ms[2].router.Publish(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Seq != msgs[4].Seq+1 || m.Epoch != msgs[4].Epoch {
+		t.Fatalf("next publish got %s:%d after %s:%d", m.Epoch, m.Seq, msgs[4].Epoch, msgs[4].Seq)
 	}
 }
 
