@@ -8,6 +8,7 @@ import (
 	"github.com/heraldhq/herald/internal/broker"
 	"github.com/heraldhq/herald/internal/cluster"
 	"github.com/heraldhq/herald/internal/core"
+	"github.com/heraldhq/herald/internal/mqtt"
 	"github.com/heraldhq/herald/internal/store"
 )
 
@@ -82,6 +83,24 @@ func clusterHistory(node *cluster.Node, size int, ttl time.Duration) store.Histo
 		return nil
 	}
 	return node.Broker().History(store.NewMemoryHistory(size, ttl))
+}
+
+// clusterMQTT gives the MQTT adapter the cluster's retained store (a
+// JetStream key-value bucket mirrored on each node), unless the embedder
+// chose a store.
+func (s *Server) clusterMQTT(o mqtt.Options) mqtt.Options {
+	if s.cluster == nil || o.Retained != nil {
+		return o
+	}
+	n, b := o.MaxRetained, o.MaxRetainedBytes
+	if n <= 0 {
+		n = 10_000 // mqtt.Options' defaults
+	}
+	if b <= 0 {
+		b = 64 << 20
+	}
+	o.Retained = s.cluster.Broker().Retained(store.NewMemoryRetained(n, b))
+	return o
 }
 
 // ClusterStatus reports this node's membership; ok is false for a single

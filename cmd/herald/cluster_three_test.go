@@ -230,6 +230,25 @@ func TestClusterThreeProcesses(t *testing.T) {
 		}
 	}
 
+	// A message retained on node0 is what a new subscriber on node2 gets.
+	host, port, _ := net.SplitHostPort(nodes[0].mqtt)
+	if out, err := exec.Command(pub, "-h", host, "-p", port, "-q", "1", "-r", "-t", "cl/retained", "-m", "kept").CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_pub -r: %v\n%s", err, out)
+	}
+	host, port, _ = net.SplitHostPort(nodes[2].mqtt)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		// -W: give up after a second if nothing is retained there yet
+		// (the bucket's update is on its way), and ask again.
+		out, err := exec.Command("mosquitto_sub", "-h", host, "-p", port, "-t", "cl/retained", "-C", "1", "-W", "1").Output()
+		if err == nil && strings.TrimSpace(string(out)) == "kept" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node2 never had the retained message: %q %v", out, err)
+		}
+	}
+
 	// Health and metrics show the membership and the traffic.
 	for _, n := range nodes {
 		cl, _ := n.health(t)["cluster"].(map[string]any)

@@ -55,6 +55,10 @@ type sequencer struct {
 	// (or the next one once it is); 0 until the first arrives.
 	delivering atomic.Uint64
 
+	retMu    sync.Mutex
+	retained *kvRetained // nil unless Retained was asked for
+	streamOK bool        // the stream exists: Retained opens its bucket itself
+
 	healthMu sync.Mutex
 	healthAt time.Time
 	health   StreamHealth
@@ -156,6 +160,13 @@ func (b *NATS) ensureStream() {
 			info, err = s.js.UpdateStream(&s.cfg)
 		}
 		if err == nil {
+			s.retMu.Lock()
+			s.streamOK = true
+			r := s.retained
+			s.retMu.Unlock()
+			if r != nil {
+				s.wg.Go(r.openRetrying)
+			}
 			// What the stream held before it was ready here can only be
 			// read; what comes after is republished to this node.
 			s.delivering.CompareAndSwap(0, info.State.LastSeq+1)

@@ -401,3 +401,45 @@ func TestNotReadyWithoutPeers(t *testing.T) {
 		t.Fatalf("Ready = %v, want ErrNotReady", err)
 	}
 }
+
+func TestRetainedSharedByEveryNode(t *testing.T) {
+	ms, restart := startRestartable(t, 3)
+	stores := make([]store.Retained, len(ms))
+	for i, m := range ms {
+		stores[i] = m.node.Broker().Retained(store.NewMemoryRetained(100, 1<<20))
+	}
+	held := func(i int, topic string) string {
+		var data string
+		stores[i].Match(topic, func(m *message.Message) { data = string(m.Data) })
+		return data
+	}
+	waitHeld := func(i int, topic, want string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for held(i, topic) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d holds %q for %s, want %q", i, held(i, topic), topic, want)
+			}
+			time.Sleep(20 * time.Millisecond) // the watcher applies the bucket's updates
+		}
+	}
+	if !stores[0].Set(&message.Message{Topic: "sensors/a.b", Data: []byte("21"), Retain: true}) {
+		t.Fatal("Set refused")
+	}
+	if held(0, "sensors/a.b") != "21" {
+		t.Fatal("not held at once on the node that set it")
+	}
+	waitHeld(1, "sensors/a.b", "21")
+	waitHeld(2, "sensors/a.b", "21")
+	stores[1].Set(&message.Message{Topic: "sensors/a.b", Data: []byte("22"), Retain: true})
+	waitHeld(0, "sensors/a.b", "22")
+	// A node that starts later finds what is retained.
+	ms[2].close()
+	ms[2] = restart(2)
+	stores[2] = ms[2].node.Broker().Retained(store.NewMemoryRetained(100, 1<<20))
+	waitHeld(2, "sensors/a.b", "22")
+	// An empty message deletes everywhere.
+	stores[2].Set(&message.Message{Topic: "sensors/a.b", Retain: true})
+	waitHeld(0, "sensors/a.b", "")
+	waitHeld(1, "sensors/a.b", "")
+}
