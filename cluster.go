@@ -62,6 +62,10 @@ func Open(opts Options) (*Server, error) {
 	s := newServer(opts, node)
 	if node != nil {
 		s.clusterMetrics()
+		if err := s.clusterTakeover(); err != nil {
+			_ = s.Shutdown(context.Background())
+			return nil, fmt.Errorf("herald: cluster: %w", err)
+		}
 	}
 	return s, nil
 }
@@ -89,18 +93,30 @@ func clusterHistory(node *cluster.Node, size int, ttl time.Duration) store.Histo
 // JetStream key-value bucket mirrored on each node), unless the embedder
 // chose a store.
 func (s *Server) clusterMQTT(o mqtt.Options) mqtt.Options {
-	if s.cluster == nil || o.Retained != nil {
+	if s.cluster == nil {
 		return o
 	}
-	n, b := o.MaxRetained, o.MaxRetainedBytes
-	if n <= 0 {
-		n = 10_000 // mqtt.Options' defaults
+	br := s.cluster.Broker()
+	if o.Retained == nil {
+		n, b := o.MaxRetained, o.MaxRetainedBytes
+		if n <= 0 {
+			n = 10_000 // mqtt.Options' defaults
+		}
+		if b <= 0 {
+			b = 64 << 20
+		}
+		o.Retained = br.Retained(store.NewMemoryRetained(n, b))
 	}
-	if b <= 0 {
-		b = 64 << 20
-	}
-	o.Retained = s.cluster.Broker().Retained(store.NewMemoryRetained(n, b))
+	// Tell the other nodes of each MQTT client id that connects here
+	// (clusterTakeover).
+	o.Connected = func(cid string) { _ = br.Announce("mqtt-connected", cid) }
 	return o
+}
+
+// clusterTakeover closes this node's connection of an MQTT client id that
+// connected to another node, as a takeover on one node would.
+func (s *Server) clusterTakeover() error {
+	return s.cluster.Broker().Control("mqtt-connected", func(cid string) { s.mqtt.Kick(cid) })
 }
 
 // ClusterStatus reports this node's membership; ok is false for a single

@@ -249,6 +249,18 @@ func TestClusterThreeProcesses(t *testing.T) {
 		}
 	}
 
+	// One MQTT client id on two nodes: the newer connection takes the
+	// session over, as on one node (5.0: DISCONNECT 0x8E to the older).
+	mqttSub := func(n *heraldProc) *lineProc {
+		host, port, _ := net.SplitHostPort(n.mqtt)
+		p := startLines(t, nil, "stdbuf", "-oL", "mosquitto_sub", "-V", "5", "-h", host, "-p", port, "-t", "cl/x", "-i", "twice", "-d")
+		p.waitLine(t, "SUBACK", func(l string) bool { return strings.Contains(l, "received SUBACK") })
+		return p
+	}
+	first := mqttSub(nodes[0])
+	mqttSub(nodes[1])
+	first.waitLine(t, "the takeover of the first connection", func(l string) bool { return strings.Contains(l, "DISCONNECT") || strings.Contains(l, "aken over") })
+
 	// Health and metrics show the membership and the traffic.
 	for _, n := range nodes {
 		cl, _ := n.health(t)["cluster"].(map[string]any)

@@ -61,6 +61,10 @@ type Options struct {
 	MaxRetainedBytes int
 	// Version is reported in $SYS/broker/version; default the module's.
 	Version string
+	// Connected, if set, is called with the client identifier of each
+	// connection once its session is attached (a cluster tells the other
+	// nodes, which Kick that client: takeover.go).
+	Connected func(clientID string)
 }
 
 func (o *Options) defaults(c *core.Core) {
