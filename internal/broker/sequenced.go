@@ -77,6 +77,7 @@ type tail struct {
 	epoch   string
 	waiting []*pending
 	busy    bool
+	used    time.Time // last publish; idle tails are forgotten (forgetIdle)
 }
 
 // pending is one publish waiting in its topic's tail.
@@ -147,7 +148,37 @@ func NewSequencedNATS(ctx context.Context, nc *nats.Conn, prefix string, cfg Str
 		}
 	}
 	b.seq.wg.Go(b.ensureStream)
+	b.seq.wg.Go(b.seq.forgetIdle)
 	return b, nil
+}
+
+// tailIdle is how long a topic's tail is kept after its last publish from
+// this node: a publisher that comes back reads the topic's end again.
+const tailIdle = time.Minute
+
+// forgetIdle drops the tails of topics this node has not published to
+// for tailIdle, so that publishing to many topics over time does not grow
+// memory for ever. A publish racing the drop may create a second tail for
+// the topic; the stream's expected-sequence check keeps the two correct.
+func (s *sequencer) forgetIdle() {
+	t := time.NewTicker(tailIdle / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case now := <-t.C:
+			s.tails.Range(func(k, v any) bool {
+				tl := v.(*tail)
+				tl.mu.Lock()
+				if !tl.busy && len(tl.waiting) == 0 && now.Sub(tl.used) > tailIdle {
+					s.tails.Delete(k)
+				}
+				tl.mu.Unlock()
+				return true
+			})
+		}
+	}
 }
 
 // ensureStream creates or updates the stream, retrying until it succeeds
@@ -260,6 +291,7 @@ func (b *NATS) publishSequenced(ctx context.Context, m *message.Message) error {
 	tl := v.(*tail)
 	p := &pending{m: m, done: make(chan struct{})}
 	tl.mu.Lock()
+	tl.used = time.Now()
 	tl.waiting = append(tl.waiting, p)
 	lead := !tl.busy
 	tl.busy = true
