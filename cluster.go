@@ -2,6 +2,7 @@ package herald
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -62,7 +63,7 @@ func Open(opts Options) (*Server, error) {
 	s := newServer(opts, node)
 	if node != nil {
 		s.clusterMetrics()
-		if err := s.clusterTakeover(); err != nil {
+		if err := errors.Join(s.clusterTakeover(), s.clusterSessionOwner()); err != nil {
 			_ = s.Shutdown(context.Background())
 			return nil, fmt.Errorf("herald: cluster: %w", err)
 		}

@@ -27,10 +27,12 @@ import (
 // IdleTimeout ends; polls are held for up to PingInterval. Unknown
 // sessions get 404, ended ones 410, bodies over MaxMessageSize 413, each
 // with a JSON error.
-func (s *Server) PollHandler() http.Handler { return s.emulation().Poll() }
+func (s *Server) PollHandler() http.Handler { return s.clusterSessions(s.emulation().Poll(), false) }
 
 // StreamHandler: see PollHandler.
-func (s *Server) StreamHandler() http.Handler { return s.emulation().Stream() }
+func (s *Server) StreamHandler() http.Handler {
+	return s.clusterSessions(s.emulation().Stream(), true)
+}
 
 func (s *Server) emulation() *emulate.Manager {
 	s.emuOnce.Do(func() {
