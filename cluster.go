@@ -9,7 +9,9 @@ import (
 	"github.com/heraldhq/herald/internal/broker"
 	"github.com/heraldhq/herald/internal/cluster"
 	"github.com/heraldhq/herald/internal/core"
+	"github.com/heraldhq/herald/internal/message"
 	"github.com/heraldhq/herald/internal/mqtt"
+	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/store"
 )
 
@@ -118,6 +120,15 @@ func (s *Server) clusterMQTT(o mqtt.Options) mqtt.Options {
 // connected to another node, as a takeover on one node would.
 func (s *Server) clusterTakeover() error {
 	return s.cluster.Broker().Control("mqtt-connected", func(cid string) { s.mqtt.Kick(cid) })
+}
+
+// clusterQueues is the STOMP queues' link to the other nodes (nil for a
+// single node).
+func (s *Server) clusterQueues() queue.Remote {
+	if s.cluster == nil {
+		return nil
+	}
+	return s.cluster.Broker().Queues(func(name string, m *message.Message) error { return s.queues.SendLocal(name, m) })
 }
 
 // ClusterStatus reports this node's membership; ok is false for a single

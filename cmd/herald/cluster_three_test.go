@@ -261,6 +261,71 @@ func TestClusterThreeProcesses(t *testing.T) {
 	mqttSub(nodes[1])
 	first.waitLine(t, "the takeover of the first connection", func(l string) bool { return strings.Contains(l, "DISCONNECT") || strings.Contains(l, "aken over") })
 
+	// A STOMP queue is one queue across the cluster: messages sent on
+	// node0 (no consumer there) go to the consumers on node1 and node2,
+	// each to one of them.
+	sendQueue := func(bodies ...string) {
+		t.Helper()
+		testutil.Run(t, 20*time.Second, testutil.Root(t), map[string]string{"STOMP_ADDR": nodes[0].stomp, "STOMP_DEST": "/queue/jobs"},
+			"/usr/bin/python3", append([]string{filepath.Join(testutil.Root(t), "tests", "python", "stomp_send.py")}, bodies...)...)
+	}
+	var consumers []*lineProc
+	for _, n := range nodes[1:] {
+		c := startLines(t, map[string]string{"STOMP_ADDR": n.stomp, "STOMP_DEST": "/queue/jobs", "COUNT": "1000"},
+			"/usr/bin/python3", filepath.Join(testutil.Root(t), "tests", "python", "stomp_sub.py"))
+		c.waitLine(t, "a queue consumer", func(l string) bool { return l == "ready" })
+		consumers = append(consumers, c)
+	}
+	bodyOf := func(l string) string {
+		var f struct{ Body string }
+		jsonUnmarshal(l, &f)
+		return f.Body
+	}
+	// The consumers' interest crosses the routes in a moment: probe until
+	// one of them gets a message sent on node0 (unanswered probes wait on
+	// node0, which has no consumer).
+	lines := make(chan string, 1000)
+	for _, c := range consumers {
+		go func() {
+			for l := range c.lines {
+				lines <- l
+			}
+		}()
+	}
+	probed := false
+	for i := 0; !probed; i++ {
+		if i == 50 {
+			t.Fatal("no queue message sent on node0 reached the consumers on node1 and node2")
+		}
+		sendQueue(fmt.Sprintf("probe-%d", i))
+		select {
+		case <-lines:
+			probed = true
+		case <-time.After(200 * time.Millisecond): // a retry interval
+		}
+	}
+	var jobs []string
+	for k := range 40 {
+		jobs = append(jobs, fmt.Sprintf("job-%d", k))
+	}
+	sendQueue(jobs...)
+	var gotJobs []string
+	timeout := time.After(20 * time.Second)
+	for len(gotJobs) < len(jobs) {
+		select {
+		case l := <-lines:
+			if b := bodyOf(l); strings.HasPrefix(b, "job-") {
+				gotJobs = append(gotJobs, b)
+			}
+		case <-timeout:
+			t.Fatalf("queue: %d of %d jobs consumed", len(gotJobs), len(jobs))
+		}
+	}
+	slices.Sort(gotJobs)
+	if !slices.Equal(slices.Compact(slices.Clone(gotJobs)), gotJobs) {
+		t.Fatalf("a queue message was consumed twice: %v", gotJobs)
+	}
+
 	// Health and metrics show the membership and the traffic.
 	for _, n := range nodes {
 		cl, _ := n.health(t)["cluster"].(map[string]any)

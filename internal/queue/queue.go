@@ -30,6 +30,9 @@ type Options struct {
 	Backlog   int // messages waiting per queue while no consumer can take them; default 1000
 	MaxQueues int // queues existing at once; default 10,000
 	MaxBytes  int // payload bytes held by all queues (waiting and unacknowledged); default 64 MiB
+
+	// Remote, if set, joins these queues with other nodes' (remote.go).
+	Remote Remote
 }
 
 // Entry is one message in a queue.
@@ -125,8 +128,9 @@ func (qs *Queues) lock(name string) (*Queue, error) {
 	}
 }
 
-// Send queues m for one consumer of name. m must not be modified after.
-func (qs *Queues) Send(name string, m *message.Message) error {
+// SendLocal queues m for one consumer of name on this node, whatever
+// Remote would say. m must not be modified after.
+func (qs *Queues) SendLocal(name string, m *message.Message) error {
 	size := len(m.Data) + 64
 	for _, h := range m.Headers {
 		size += len(h.Key) + len(h.Value)
@@ -162,6 +166,9 @@ func (qs *Queues) Subscribe(name string, c Consumer, credit int) (*Queue, error)
 	defer q.mu.Unlock()
 	q.consumers = append(q.consumers, &consumer{c: c, credit: max(credit, 0)})
 	q.dispatch()
+	if len(q.consumers) == 1 && qs.opts.Remote != nil {
+		qs.opts.Remote.Interest(name, true) // under q.mu: transitions stay in order
+	}
 	return q, nil
 }
 
@@ -197,6 +204,9 @@ func (q *Queue) Unsubscribe(c Consumer) {
 		}
 		q.requeue(k.inflight)
 		k.inflight = nil
+		if len(q.consumers) == 0 && q.qs.opts.Remote != nil {
+			q.qs.opts.Remote.Interest(q.name, false)
+		}
 		break
 	}
 	q.dispatch()
