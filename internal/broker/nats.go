@@ -29,6 +29,10 @@ var ErrEcho = errors.New("broker: NATS connection must be made with nats.NoEcho(
 type Sequencer interface {
 	Broker
 	Sequenced() bool
+	// TopicTail is the Seq and Epoch of the topic's newest message in the
+	// cluster (ok false if unknown): a node that is behind it waits to
+	// catch up before it answers a resume.
+	TopicTail(topic string) (seq uint64, epoch string, ok bool)
 }
 
 // NATS is the Broker of a cluster. It works in one of two modes.

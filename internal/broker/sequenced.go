@@ -414,3 +414,16 @@ func (b *NATS) loadTail(ctx context.Context, tl *tail, subject string) error {
 	tl.known = true
 	return nil
 }
+
+// TopicTail returns the Seq and Epoch of the topic's last message in the
+// stream (ok false if it has none or the stream cannot be read now).
+func (b *NATS) TopicTail(topic string) (seq uint64, epoch string, ok bool) {
+	if b.seq == nil || !b.seq.ready.Load() {
+		return 0, "", false
+	}
+	var tl tail
+	if err := b.loadTail(context.Background(), &tl, b.prefix+".s."+strings.TrimPrefix(Subject(b.prefix, topic), b.prefix+".")); err != nil || tl.seq == 0 {
+		return 0, "", false
+	}
+	return tl.seq, tl.epoch, true
+}

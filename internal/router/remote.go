@@ -61,3 +61,37 @@ func (r *Router) publishSequenced(ctx context.Context, m *message.Message) error
 	r.published.Add(1)
 	return nil
 }
+
+// catchUpWait bounds how long a resume waits for this node to receive
+// what the client saw elsewhere.
+const catchUpWait = 2 * time.Second
+
+// catchUp waits, before a resume, until this node has received the
+// messages up to each position, when the cluster has them: a client that
+// saw Seq 7 on another node and comes here a moment before this node got
+// Seq 7 would otherwise be told its position does not exist (a reset).
+// It asks the cluster only for positions this node has not reached, and
+// gives up after catchUpWait (then the resume reports what it must).
+func (r *Router) catchUp(names []string, since map[string]message.Position) {
+	deadline := time.Now().Add(catchUpWait)
+	for _, name := range names {
+		pos := since[name]
+		if pos.IsZero() || r.reached(name, pos) {
+			continue
+		}
+		seq, epoch, ok := r.sequencer.TopicTail(name)
+		if !ok || epoch != pos.Epoch || seq < pos.Seq {
+			continue // the cluster has no such position: a real reset
+		}
+		for pause := time.Millisecond; !r.reached(name, pos) && time.Now().Before(deadline); pause = min(2*pause, 50*time.Millisecond) {
+			time.Sleep(pause) // the stream's republish is on its way
+		}
+	}
+}
+
+// reached reports whether the topic's state here is at or past pos.
+func (r *Router) reached(name string, pos message.Position) bool {
+	st := r.lockState(name)
+	defer st.mu.Unlock()
+	return st.epoch == pos.Epoch && st.seq >= pos.Seq
+}

@@ -78,7 +78,8 @@ type Router struct {
 	history   store.History
 	broker    broker.Broker
 	ownBroker bool
-	sequenced bool // the broker stamps Seq and Epoch cluster-wide (remote.go)
+	sequenced bool             // the broker stamps Seq and Epoch cluster-wide (remote.go)
+	sequencer broker.Sequencer // the broker, when sequenced
 	unsub     func()
 	now       func() time.Time
 	ttl       time.Duration
@@ -123,7 +124,7 @@ func build(o Options) *Router {
 		r.broker, r.ownBroker = broker.NewMemory(), true
 	}
 	if s, ok := r.broker.(broker.Sequencer); ok && s.Sequenced() {
-		r.sequenced = true
+		r.sequenced, r.sequencer = true, s
 	}
 	r.unsub = r.broker.Subscribe(r.deliver)
 	return r
