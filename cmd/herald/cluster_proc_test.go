@@ -141,7 +141,9 @@ func (p *heraldProc) health(t *testing.T) map[string]any {
 // peers others.
 func (p *heraldProc) waitReady(t *testing.T, peers int) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	// Generous: a JetStream leader election on a loaded machine can take
+	// a while, and CI machines are shared.
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		resp, err := http.Get(p.http + "/readyz")
 		if err == nil {
