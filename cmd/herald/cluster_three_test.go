@@ -63,7 +63,7 @@ func waitMeshProcs(t *testing.T, nodes []*heraldProc) {
 	for i := range seen {
 		seen[i] = map[string]bool{}
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(45 * time.Second)
 	for round := 0; ; round++ {
 		for i, p := range probes {
 			p.call(t, "publish", map[string]any{"topic": fmt.Sprintf("probe/%d/%d", round, i), "data": "x"})
