@@ -39,15 +39,11 @@ type Durability struct {
 	Topics []string
 }
 
-// Open returns a running server like New, with its state kept in
-// opts.DataDir when that is set: MQTT persistent sessions and retained
-// messages, STOMP /queue/ contents and unacknowledged deliveries, the
-// history of opts.Durability.Topics, and long-poll and streaming
-// sessions, all restored from a previous run. It fails if the directory is in use by another process or its
-// store cannot be trusted (see docs/durability.md).
-func Open(opts Options) (*Server, error) {
+// openDurable opens opts.DataDir's store and the stores built on it, for
+// Open; nil without a data directory.
+func openDurable(opts Options) (*durableState, error) {
 	if opts.DataDir == "" {
-		return New(opts), nil
+		return nil, nil
 	}
 	d := &durableState{}
 	pol := durable.PolicySync
@@ -59,11 +55,11 @@ func Open(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("herald: data directory: %w", err)
 	}
 	d.db = db
-	fail := func(err error) (*Server, error) {
+	fail := func(err error) (*durableState, error) {
 		db.Close()
 		return nil, fmt.Errorf("herald: data directory %s: %w", opts.DataDir, err)
 	}
-	size, ttl := historyBounds(opts)
+	size, ttl := historyLimits(opts)
 	if d.history, err = store.NewFileHistory(db, size, ttl, opts.Durability.Topics); err != nil {
 		return fail(err)
 	}
@@ -80,19 +76,20 @@ func Open(opts Options) (*Server, error) {
 	if d.sessions, err = store.NewFileSessions(db); err != nil {
 		return fail(err)
 	}
-	opts.durable = d
-	s := New(opts)
-	if d.err != nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
-		s.Shutdown(ctx)
-		return fail(d.err)
-	}
-	return s, nil
+	return d, nil
 }
 
-// durableState is what Open hands New: the store and the stores built
-// on it.
+// loadErr reports what failed while the server loaded its state from the
+// store (sessions, queues); the server must then not run.
+func (d *durableState) loadErr(dir string) error {
+	if d == nil || d.err == nil {
+		return nil
+	}
+	return fmt.Errorf("herald: data directory %s: %w", dir, d.err)
+}
+
+// durableState is what Open hands the server it builds: the store and
+// the stores built on it.
 type durableState struct {
 	db       *durable.DB
 	history  *store.FileHistory
@@ -133,7 +130,10 @@ func (d *durableState) registerMetrics(r *metrics.Registry) {
 // mqttStores sets the MQTT adapter's stores.
 func (d *durableState) mqttStores(o *mqtt.Options) {
 	if d != nil {
-		o.Store, o.Retained = d.db, d.retained
+		o.Store = d.db
+		if o.Retained == nil { // a cluster's retained store is shared by every node: it wins
+			o.Retained = d.retained
+		}
 	}
 }
 
@@ -193,18 +193,4 @@ func (d *durableState) close() error {
 		return nil
 	}
 	return d.db.Close()
-}
-
-// historyBounds are the history limits New applies.
-func historyBounds(opts Options) (int, time.Duration) {
-	hsize, httl := opts.HistorySize, opts.HistoryTTL
-	if hsize == 0 {
-		hsize = 100
-	} else if hsize < 0 {
-		hsize = 0
-	}
-	if httl == 0 {
-		httl = 10 * time.Minute
-	}
-	return hsize, httl
 }

@@ -31,10 +31,12 @@ import (
 // With a DataDir (Open), sessions are kept there: after a restart, clean
 // or a crash, a client continues its session with the same numbers, and
 // nothing it had not acknowledged is lost (docs/durability.md).
-func (s *Server) PollHandler() http.Handler { return s.emulation().Poll() }
+func (s *Server) PollHandler() http.Handler { return s.clusterSessions(s.emulation().Poll(), false) }
 
 // StreamHandler: see PollHandler.
-func (s *Server) StreamHandler() http.Handler { return s.emulation().Stream() }
+func (s *Server) StreamHandler() http.Handler {
+	return s.clusterSessions(s.emulation().Stream(), true)
+}
 
 func (s *Server) emulation() *emulate.Manager {
 	s.emuOnce.Do(func() {

@@ -72,7 +72,7 @@ func (o *MQTTOptions) adapter() mqtt.Options {
 // registerMQTT makes MQTT available on the WebSocket endpoint and to
 // ServeTCP(ln, "mqtt").
 func (s *Server) registerMQTT() {
-	s.mqtt = s.opts.durable.openMQTT(s, s.opts.MQTT.adapter())
+	s.mqtt = s.opts.durable.openMQTT(s, s.clusterMQTT(s.opts.MQTT.adapter()))
 	s.core.Register(s.mqtt)
 	s.core.RegisterRaw("mqtt", s.mqtt)
 }

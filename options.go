@@ -132,6 +132,15 @@ type Options struct {
 	// Limits bound connections, handshakes, message rates and
 	// subscriptions (limits.go).
 	Limits Limits
+	// TrustedProxies are reverse proxies (addresses or CIDRs, such as
+	// "10.0.0.0/8") whose X-Forwarded-For and Forwarded headers say who
+	// the client is; from anyone else those headers are ignored. The
+	// client address is what OnConnect, Client.RemoteAddr and logs see.
+	TrustedProxies []string
+
+	// Cluster joins this server to other Herald nodes over NATS
+	// (cluster.go, docs/cluster.md). The zero value: a single node.
+	Cluster ClusterOptions
 
 	Logger *slog.Logger // default: discard
 

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heraldhq/herald/internal/cluster"
 	"github.com/heraldhq/herald/internal/core"
 	"github.com/heraldhq/herald/internal/durable"
 	"github.com/heraldhq/herald/internal/emulate"
@@ -41,6 +42,7 @@ type Server struct {
 	opts    Options
 	mqtt    *mqtt.Adapter // MQTT sessions, retained messages, $SYS
 	queues  *queue.Queues // STOMP's /queue/ destinations
+	cluster *cluster.Node // nil for a single node (cluster.go)
 
 	mu        sync.RWMutex
 	handlers  map[string]HandlerFunc
@@ -56,21 +58,36 @@ type Server struct {
 }
 
 // New returns a running server configured by opts (nil-safe zero value).
+// With Options.DataDir or Options.Cluster set it panics if the data
+// directory or clustering cannot be set up; Open returns the error
+// instead.
 func New(opts Options) *Server {
-	s := &Server{opts: opts, handlers: make(map[string]HandlerFunc), listeners: make(map[net.Listener]struct{}), metrics: metrics.NewRegistry()}
-	hsize, httl := opts.HistorySize, opts.HistoryTTL
-	if hsize == 0 {
-		hsize = 100
-	} else if hsize < 0 {
-		hsize = 0
+	s, err := Open(opts)
+	if err != nil {
+		panic(err)
 	}
-	if httl == 0 {
-		httl = 10 * time.Minute
+	return s
+}
+
+// historyLimits applies the defaults of HistorySize and HistoryTTL.
+func historyLimits(opts Options) (size int, ttl time.Duration) {
+	size, ttl = opts.HistorySize, opts.HistoryTTL
+	if size == 0 {
+		size = 100
+	} else if size < 0 {
+		size = 0
 	}
-	if opts.DataDir != "" && opts.durable == nil {
-		panic("herald: Options.DataDir needs herald.Open, which reports store errors")
+	if ttl == 0 {
+		ttl = 10 * time.Minute
 	}
-	s.router = router.New(router.Options{HistorySize: hsize, HistoryTTL: httl, History: opts.durable.historyStore()})
+	return size, ttl
+}
+
+// newServer builds the server around node (nil for a single node).
+func newServer(opts Options, node *cluster.Node) *Server {
+	s := &Server{cluster: node, opts: opts, handlers: make(map[string]HandlerFunc), listeners: make(map[net.Listener]struct{}), metrics: metrics.NewRegistry()}
+	hsize, httl := historyLimits(opts)
+	s.router = router.New(router.Options{HistorySize: hsize, HistoryTTL: httl, Broker: clusterBroker(node), History: serverHistory(opts, node, hsize, httl)})
 	metrics.RuntimeMetrics(s.metrics)
 	opts.durable.registerMetrics(s.metrics)
 	s.core = core.New(core.Config{
@@ -88,6 +105,7 @@ func New(opts Options) *Server {
 		Compression:    !opts.DisableCompression,
 		AllowedOrigins: opts.AllowedOrigins,
 		Limits:         opts.Limits.core(),
+		TrustedProxies: trustedProxies(opts.TrustedProxies),
 		Hooks: core.Hooks{
 			Connect:   s.connectHook(),
 			Authorize: s.authorizeHook(),
@@ -175,6 +193,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.core.Shutdown(ctx)
 	s.mqtt.Close() // its sessions ended with their connections
 	s.router.Close()
+	s.closeCluster()
 	if derr := s.opts.durable.close(); derr != nil && err == nil && !errors.Is(derr, durable.ErrClosed) {
 		err = derr
 	}

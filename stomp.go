@@ -82,7 +82,7 @@ func (s *Server) SendToQueue(ctx context.Context, name string, data []byte, opts
 // ServeSTOMP, both sharing one set of queues.
 func (s *Server) registerSTOMP() {
 	o := s.opts.STOMP
-	s.queues = s.opts.durable.openQueues(queue.Options{Backlog: o.QueueBacklog, MaxBytes: o.QueueMemory})
+	s.queues = s.opts.durable.openQueues(queue.Options{Backlog: o.QueueBacklog, MaxBytes: o.QueueMemory, Remote: s.clusterQueues()})
 	a := stomp.New(stomp.Config{
 		Server:           "Herald/" + moduleVersion(),
 		HeartBeatSend:    o.HeartBeatSend,

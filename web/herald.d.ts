@@ -126,7 +126,8 @@ export class Client extends EventTarget {
   close(): void;
 }
 
-export function connect(url: string | URL, options?: Options): Client;
+/** url may list the nodes of a cluster: the client moves to the next when its node goes away. */
+export function connect(url: string | URL | Array<string | URL>, options?: Options): Client;
 export function encodeToken(positions: Record<string, Position> | Map<string, Position>): string;
 export function decodeToken(token: string): Map<string, Position>;
 /** Whether a topic name matches a filter (+ one level, # the rest). */

@@ -48,7 +48,11 @@ export const ErrorCodes = Object.freeze({
   CLOSED: -32099, // the client was closed
 });
 
-/** connect opens a client to the Herald server at url (http(s)://host[:port][/base]). */
+/**
+ * connect opens a client to the Herald server at url (http(s)://host[:port][/base]).
+ * url may be a list of the nodes of a cluster: the client uses the first
+ * that answers and moves on to the next when its node goes away.
+ */
 export function connect(url, options = {}) {
   return new Client(url, options);
 }
@@ -201,7 +205,11 @@ export class Client extends EventTarget {
       backoff: { ...DEFAULTS.backoff, ...options.backoff },
     };
     const base = typeof location !== "undefined" ? location.href : undefined;
-    this.url = new URL(url, base);
+    // Several URLs: the nodes of a cluster, tried in turn (#run).
+    this.urls = (Array.isArray(url) ? url : [url]).map((u) => new URL(u, base));
+    if (this.urls.length === 0) throw new HeraldError(-32600, "no URL to connect to");
+    this.urlIndex = 0;
+    this.url = this.urls[0];
     this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
     this.EventSource = options.EventSource ?? globalThis.EventSource;
     this.fetch = options.fetch ?? globalThis.fetch?.bind(globalThis);
@@ -277,6 +285,14 @@ export class Client extends EventTarget {
         this.cur = k;
         this.#attach(t, name);
         return;
+      }
+      // No transport opened on this node: try the next one (a cluster's
+      // other nodes), waiting only once every node has failed.
+      if (this.urls.length > 1) {
+        this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+        this.url = this.urls[this.urlIndex];
+        this.#log(`moving to ${this.url.href}`);
+        if (this.urlIndex !== 0) continue;
       }
       if (!signal.aborted) await sleep(this.#delay(round++), signal);
     }

@@ -67,6 +67,12 @@ type Config struct {
 	TLS    TLSConfig    `yaml:"tls"`
 	Limits LimitsConfig `yaml:"limits"`
 	GC     GCConfig     `yaml:"gc"` // the Go collector (gc.go)
+
+	// Clustering (cluster.go).
+	Cluster ClusterConfig `yaml:"cluster"`
+	NATS    NATSConfig    `yaml:"nats"`
+
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // LogConfig is the log: section.
@@ -116,6 +122,8 @@ func (c *Config) Options(logger *slog.Logger) herald.Options {
 		RequestTimeout:     c.RequestTimeout,
 		Workers:            c.Workers,
 		DisableCompression: c.DisableCompression,
+		Cluster:            c.clusterOptions(),
+		TrustedProxies:     c.TrustedProxies,
 		Logger:             logger,
 	}
 }
@@ -317,7 +325,7 @@ func loadFile(name string, cfg *Config) error {
 }
 
 // reservedPaths are routes the endpoints must not take.
-var reservedPaths = map[string]bool{"/": true, "/healthz": true, "/metrics": true, "/herald.js": true, "/herald.d.ts": true}
+var reservedPaths = map[string]bool{"/": true, "/healthz": true, "/readyz": true, "/metrics": true, "/herald.js": true, "/herald.d.ts": true}
 
 // Validate reports every invalid value at once.
 func (c *Config) Validate() error {
@@ -415,6 +423,8 @@ func (c *Config) Validate() error {
 	c.validateTLS(bad)
 	c.validateLimits(bad)
 	c.validateGC(bad)
+
+	c.validateCluster(bad)
 
 	if len(errs) == 0 {
 		return nil

@@ -123,7 +123,7 @@ func rpc(id, method, params string) string {
 func TestDurableLongPollKill9(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	h := startHerald(t, dir, "--durable-topics", "d/#")
+	h := startDurable(t, dir, "--durable-topics", "d/#")
 	sub := lpOpen(t, h)
 	if s, b := sub.post(1, rpc("s", "subscribe", `{"topic":"d/t"}`)); s != 202 {
 		t.Fatalf("subscribe: %d %s", s, b)
@@ -140,7 +140,7 @@ func TestDurableLongPollKill9(t *testing.T) {
 	}
 	h.kill9(t)
 
-	h = startHerald(t, dir, "--durable-topics", "d/#")
+	h = startDurable(t, dir, "--durable-topics", "d/#")
 	sub.on(h)
 	pub.on(h)
 	again := sub.until(res.n, 3)
@@ -162,7 +162,7 @@ func TestDurableLongPollKill9(t *testing.T) {
 		t.Fatalf("retried POST: %d %s", s, b)
 	}
 	h.kill9(t)
-	h = startHerald(t, dir, "--durable-topics", "d/#")
+	h = startDurable(t, dir, "--durable-topics", "d/#")
 	sub.on(h)
 	pub.on(h)
 	// The retry again, on the next run: still applied once.
@@ -196,7 +196,7 @@ func TestDurableLongPollKill9(t *testing.T) {
 	}
 	// A clean stop keeps the session too (it does not end it).
 	h.stop(t)
-	h = startHerald(t, dir, "--durable-topics", "d/#")
+	h = startDurable(t, dir, "--durable-topics", "d/#")
 	sub.on(h)
 	pub.on(h)
 	if s, b := pub.post(4, rpc("7", "publish", `{"topic":"d/t","data":"after stop"}`)); s != 202 {
@@ -217,7 +217,7 @@ func TestDurableLongPollHeraldJS(t *testing.T) {
 	ln := testutil.Listen(t)
 	addr := ln.Addr().String()
 	ln.Close()
-	h := startHerald(t, dir, "--durable-topics", "d/#", "--listen", addr)
+	h := startDurable(t, dir, "--durable-topics", "d/#", "--listen", addr)
 	lines, wait := nodeLines(t, map[string]string{
 		"HERALD_URL": "http://" + addr,
 		"HERALD_JS":  filepath.Join(testutil.Root(t), "web", "herald.js"),
@@ -249,7 +249,7 @@ func TestDurableLongPollHeraldJS(t *testing.T) {
 		next()
 	}
 	h.kill9(t)
-	h = startHerald(t, dir, "--durable-topics", "d/#", "--listen", addr)
+	h = startDurable(t, dir, "--durable-topics", "d/#", "--listen", addr)
 	pub = lpOpen(t, h) // a new publisher: what is tested is herald.js's session
 	if s, b := pub.post(1, rpc("3", "publish", `{"topic":"d/js","data":"3"}`), rpc("4", "publish", `{"topic":"d/js","data":"end"}`)); s != 202 {
 		t.Fatalf("publish after restart: %d %s", s, b)

@@ -76,7 +76,7 @@ var (
 
 // startHerald runs the binary on dataDir with free ports and waits until
 // it serves.
-func startHerald(t *testing.T, dataDir string, extra ...string) *proc {
+func startDurable(t *testing.T, dataDir string, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0",
 		"--stomp-listen", "127.0.0.1:0", "--data-dir", dataDir, "--shutdown-timeout", "5s"}, extra...)
@@ -222,7 +222,7 @@ func str(v any) string { s, _ := v.(string); return s }
 func TestDurableMQTTKill9(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	h := startHerald(t, dir)
+	h := startDurable(t, dir)
 	env := map[string]string{"HERALD_MQTT": "mqtt://" + h.mqtt}
 	runNode(t, env, "durable_mqtt.mjs", "subscribe")
 
@@ -244,7 +244,7 @@ func TestDurableMQTTKill9(t *testing.T) {
 		t.Fatalf("only %d messages acknowledged before the publisher stopped", len(acked))
 	}
 
-	h = startHerald(t, dir)
+	h = startDurable(t, dir)
 	env["HERALD_MQTT"] = "mqtt://" + h.mqtt
 	got := runNode(t, env, "durable_mqtt.mjs", "receive")
 	seen := map[int]int{}
@@ -276,7 +276,7 @@ func TestDurableMQTTKill9(t *testing.T) {
 func TestDurableSTOMPKill9(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	h := startHerald(t, dir)
+	h := startDurable(t, dir)
 	env := map[string]string{"STOMP_URL": "ws://" + h.http + "/ws"}
 	lines, wait := nodeLines(t, env, "durable_stomp.mjs", "produce")
 	receipted := map[string]bool{}
@@ -306,7 +306,7 @@ func TestDurableSTOMPKill9(t *testing.T) {
 		t.Fatalf("stream ended before the kill: %d receipted, %d unacknowledged", len(receipted), len(unacked))
 	}
 
-	h = startHerald(t, dir)
+	h = startDurable(t, dir)
 	env["STOMP_URL"] = "ws://" + h.http + "/ws"
 	after := map[string]bool{} // id -> redelivered
 	for _, v := range runNode(t, env, "durable_stomp.mjs", "drain") {
@@ -338,7 +338,7 @@ func TestDurableRetainedAndHistory(t *testing.T) {
 	pub := testutil.Need(t, "mosquitto_pub")
 	sub := testutil.Need(t, "mosquitto_sub")
 	dir := t.TempDir()
-	h := startHerald(t, dir, "--durable-topics", "sensors/#")
+	h := startDurable(t, dir, "--durable-topics", "sensors/#")
 	mq := func(h *proc, tool string, args ...string) string {
 		host, port, _ := strings.Cut(h.mqtt, ":")
 		return testutil.Run(t, 15*time.Second, "", nil, tool, append([]string{"-h", host, "-p", port, "-V", "mqttv311"}, args...)...)
@@ -370,11 +370,11 @@ func TestDurableRetainedAndHistory(t *testing.T) {
 		}
 		s.close()
 	}
-	h = startHerald(t, dir, "--durable-topics", "sensors/#")
+	h = startDurable(t, dir, "--durable-topics", "sensors/#")
 	check(h, "2", "3")
 	mq(h, pub, "-q", "1", "-t", "sensors/t", "-m", "4")
 	h.stop(t)
-	h = startHerald(t, dir, "--durable-topics", "sensors/#")
+	h = startDurable(t, dir, "--durable-topics", "sensors/#")
 	check(h, "2", "3", "4")
 }
 
@@ -383,7 +383,7 @@ func TestDurableRetainedAndHistory(t *testing.T) {
 func TestDurableDamagedStore(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	h := startHerald(t, dir)
+	h := startDurable(t, dir)
 	host, port, _ := strings.Cut(h.mqtt, ":")
 	pub := testutil.Need(t, "mosquitto_pub")
 	for i := range 50 {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -103,6 +104,9 @@ type Config struct {
 	Compression    bool          // accept permessage-deflate offers
 	AllowedOrigins []string      // cross-origin patterns; empty = same origin only
 	Limits         Limits        // connection, rate and subscription limits (limits.go)
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// Forwarded headers give the client's address (ClientAddr).
+	TrustedProxies []netip.Prefix
 }
 
 // Core is shared by all sessions of one server.

@@ -34,7 +34,7 @@ type Stream struct {
 func (c *Core) ServeStream(w http.ResponseWriter, r *http.Request, st Stream, start func(*Session)) {
 	scope := Scope{
 		SessionID:  st.SessionID,
-		RemoteAddr: r.RemoteAddr,
+		RemoteAddr: c.ClientAddr(r),
 		Protocol:   st.Protocol,
 		Transport:  st.Transport,
 		Identity:   st.Identity,
@@ -43,7 +43,7 @@ func (c *Core) ServeStream(w http.ResponseWriter, r *http.Request, st Stream, st
 		scope.SessionID = newID()
 	}
 	scope.SetHeader(r.Header)
-	ticket, err := c.Admit(r.RemoteAddr)
+	ticket, err := c.Admit(c.ClientAddr(r))
 	if err != nil {
 		c.m.rejected.Inc()
 		RefuseHTTP(w, err)

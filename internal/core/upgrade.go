@@ -39,7 +39,7 @@ func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 		protocol = "text"
 	}
 	// Admission before authentication: a flood must not reach the hook.
-	ticket, err := c.Admit(r.RemoteAddr)
+	ticket, err := c.Admit(c.ClientAddr(r))
 	if err != nil {
 		c.m.rejected.Inc()
 		RefuseHTTP(w, err)
@@ -47,7 +47,7 @@ func (c *Core) ServeWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	var id Identity
 	if _, inBand := a.(InBand); !inBand {
-		id, err = c.connect(r.Context(), &ConnectInfo{RemoteAddr: r.RemoteAddr, Header: r.Header, Protocol: protocol, Transport: "websocket", Path: r.URL.Path, TLS: r.TLS})
+		id, err = c.connect(r.Context(), &ConnectInfo{RemoteAddr: c.ClientAddr(r), Header: r.Header, Protocol: protocol, Transport: "websocket", Path: r.URL.Path, TLS: r.TLS})
 	}
 	if err != nil {
 		ticket.Release()
@@ -100,7 +100,7 @@ type Accept struct {
 func (c *Core) Upgrade(w http.ResponseWriter, r *http.Request, a Accept) (err error) {
 	ticket := a.Ticket
 	if ticket == nil {
-		if ticket, err = c.Admit(r.RemoteAddr); err != nil {
+		if ticket, err = c.Admit(c.ClientAddr(r)); err != nil {
 			c.m.rejected.Inc()
 			RefuseHTTP(w, err)
 			return err
@@ -113,7 +113,7 @@ func (c *Core) Upgrade(w http.ResponseWriter, r *http.Request, a Accept) (err er
 	}()
 	scope := Scope{
 		SessionID:  newID(),
-		RemoteAddr: r.RemoteAddr,
+		RemoteAddr: c.ClientAddr(r),
 		Protocol:   a.Protocol,
 		Transport:  "websocket",
 		Identity:   a.Identity,

@@ -44,7 +44,8 @@ const DemoPrefix = "/demo/"
 //	/stream   the native protocol over HTTP streaming + POST (StreamPath)
 //	/poll     the native protocol over long polling + POST (PollPath)
 //	/herald.js, /herald.d.ts  the JavaScript client
-//	/healthz  {"status":"ok","connections":N}; 503 while draining
+//	/healthz  {"status":"ok","connections":N,"cluster":{...}}; 503 while draining
+//	/readyz   200 when the node should get clients; 503 while draining or cut off from its cluster
 //	/metrics  Prometheus metrics
 //	/         the demo, or the user's static files with the demo at /demo/
 //
@@ -72,6 +73,7 @@ func NewMux(c MuxConfig) *http.ServeMux {
 	mux.Handle("GET /herald.js", herald.ClientJS())
 	mux.Handle("GET /herald.d.ts", herald.ClientJS())
 	mux.Handle("GET /healthz", healthHandler(c.Server, c.Draining))
+	mux.Handle("GET /readyz", readyHandler(c.Server, c.Draining))
 	mux.Handle("GET /metrics", c.Server.MetricsHandler())
 
 	demoAt := "/"
@@ -93,13 +95,42 @@ func healthHandler(srv *herald.Server, draining func() bool) http.Handler {
 		if draining != nil && draining() {
 			status, code = "shutting down", http.StatusServiceUnavailable
 		}
+		var cl *herald.ClusterStatus
+		if st, ok := srv.ClusterStatus(); ok {
+			cl = &st
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(code)
 		json.NewEncoder(w).Encode(struct {
-			Status      string `json:"status"`
-			Connections int    `json:"connections"`
-		}{status, srv.Connections()})
+			Status      string                `json:"status"`
+			Connections int                   `json:"connections"`
+			Cluster     *herald.ClusterStatus `json:"cluster,omitempty"`
+		}{status, srv.Connections(), cl})
+	})
+}
+
+// readyHandler is the readiness check: 200 {"ready":true} when the node
+// should be sent clients, 503 with the reason while it drains or, in a
+// cluster, while it is not connected to NATS or routed to any peer.
+// /healthz stays 200 then: the process is alive, just not useful.
+func readyHandler(srv *herald.Server, draining func() bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := srv.Ready()
+		if err == nil && draining != nil && draining() {
+			err = herald.ErrServerClosed
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		body := struct {
+			Ready  bool   `json:"ready"`
+			Reason string `json:"reason,omitempty"`
+		}{Ready: err == nil}
+		if err != nil {
+			body.Reason = err.Error()
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		json.NewEncoder(w).Encode(body)
 	})
 }
 

@@ -209,7 +209,7 @@ func (m *Manager) open(w http.ResponseWriter, r *http.Request, access httpx.Acce
 	m.mu.Lock()
 	m.live[ss.id] = ss
 	m.mu.Unlock()
-	scope := core.Scope{Identity: id, RemoteAddr: r.RemoteAddr, Protocol: m.cfg.Protocol, Transport: transport}
+	scope := core.Scope{Identity: id, RemoteAddr: c.ClientAddr(r), Protocol: m.cfg.Protocol, Transport: transport}
 	scope.SetHeader(httpx.ConnectHeader(r, access))
 	cs, err := c.OpenVirtual(scope, wrapped{m.cfg.Adapter, ss}, ss)
 	if err != nil {

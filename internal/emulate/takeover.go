@@ -241,7 +241,7 @@ func (m *Manager) takeover(w http.ResponseWriter, r *http.Request, id string) *s
 	ss = &session{m: m, id: id, lastSeen: now, subs: info.Subscriptions}
 	scope := core.Scope{
 		Identity:   core.Identity{Subject: who.Subject, Claims: who.Claims, Expires: who.Expires, Permissions: who.Permissions},
-		RemoteAddr: r.RemoteAddr, Protocol: m.cfg.Protocol, Transport: "longpoll",
+		RemoteAddr: m.cfg.Core.ClientAddr(r), Protocol: m.cfg.Protocol, Transport: "longpoll",
 	}
 	// The request's origin was checked (and CORS answered) already; this
 	// only decides whether its cookies are the client's.

@@ -96,7 +96,7 @@ func (rt *route) authenticate(r *http.Request) (core.Identity, error) {
 		return core.Identity{}, fmt.Errorf("%w: authentication required", core.ErrUnauthorized)
 	}
 	return c.Connect(r.Context(), &core.ConnectInfo{
-		RemoteAddr: r.RemoteAddr, Header: r.Header, Protocol: "gateway", Transport: "websocket", Path: r.URL.Path, TLS: r.TLS,
+		RemoteAddr: c.ClientAddr(r), Header: r.Header, Protocol: "gateway", Transport: "websocket", Path: r.URL.Path, TLS: r.TLS,
 	})
 }
 

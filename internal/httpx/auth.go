@@ -33,7 +33,7 @@ func ConnectHeader(r *http.Request, a Access) http.Header {
 // refusal it answers 401 (core.ErrUnauthorized) or 403 and returns false.
 func Connect(ctx context.Context, w http.ResponseWriter, r *http.Request, c *core.Core, a Access, protocol, transport string) (core.Identity, bool) {
 	id, err := c.Connect(ctx, &core.ConnectInfo{
-		RemoteAddr: r.RemoteAddr, Header: ConnectHeader(r, a),
+		RemoteAddr: c.ClientAddr(r), Header: ConnectHeader(r, a),
 		Protocol: protocol, Transport: transport, Path: r.URL.Path, TLS: r.TLS,
 	})
 	if err != nil {

@@ -67,6 +67,10 @@ type Options struct {
 	// only once what they acknowledge is durable. Pair it with a
 	// store.FileRetained for retained messages.
 	Store store.KV
+	// Connected, if set, is called with the client identifier of each
+	// connection once its session is attached (a cluster tells the other
+	// nodes, which Kick that client: takeover.go).
+	Connected func(clientID string)
 }
 
 func (o *Options) defaults(c *core.Core) {

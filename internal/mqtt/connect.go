@@ -307,6 +307,9 @@ func (c *conn) start(cid string, clean bool, expiry uint32, w *will, props packe
 	if kick != nil {
 		kick.takenOver()
 	}
+	if a.opts.Connected != nil {
+		a.opts.Connected(cid) // takeover across a cluster (takeover.go)
+	}
 }
 
 // takenOver closes a connection whose session another one took over

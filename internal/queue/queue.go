@@ -38,6 +38,9 @@ type Options struct {
 	// a delivery may have gone out before its record was committed, so
 	// Open marks every message it loads redelivered.
 	Crashed bool
+
+	// Remote, if set, joins these queues with other nodes' (remote.go).
+	Remote Remote
 }
 
 // Entry is one message in a queue.
@@ -133,8 +136,9 @@ func (qs *Queues) lock(name string) (*Queue, error) {
 	}
 }
 
-// Send queues m for one consumer of name. m must not be modified after.
-func (qs *Queues) Send(name string, m *message.Message) error {
+// SendLocal queues m for one consumer of name on this node, whatever
+// Remote would say. m must not be modified after.
+func (qs *Queues) SendLocal(name string, m *message.Message) error {
 	size := entrySize(m)
 	if qs.bytes.Add(int64(size)) > int64(qs.opts.MaxBytes) {
 		qs.bytes.Add(-int64(size))
@@ -177,6 +181,9 @@ func (qs *Queues) Subscribe(name string, c Consumer, credit int) (*Queue, error)
 	defer q.mu.Unlock()
 	q.consumers = append(q.consumers, &consumer{c: c, credit: max(credit, 0)})
 	q.dispatch()
+	if len(q.consumers) == 1 && qs.opts.Remote != nil {
+		qs.opts.Remote.Interest(name, true) // under q.mu: transitions stay in order
+	}
 	return q, nil
 }
 
@@ -212,6 +219,9 @@ func (q *Queue) Unsubscribe(c Consumer) {
 		}
 		q.requeue(k.inflight)
 		k.inflight = nil
+		if len(q.consumers) == 0 && q.qs.opts.Remote != nil {
+			q.qs.opts.Remote.Interest(q.name, false)
+		}
 		break
 	}
 	q.dispatch()

@@ -36,6 +36,9 @@ func (r *Router) Publish(ctx context.Context, m *message.Message) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if r.sequenced {
+		return r.publishSequenced(ctx, m)
+	}
 	st := r.lockState(m.Topic)
 	defer st.mu.Unlock()
 	m.ID = r.nextID.Add(1)
@@ -54,7 +57,8 @@ func (r *Router) Publish(ctx context.Context, m *message.Message) error {
 }
 
 // deliver is the router's broker callback: it fans m out to every local
-// subscriber whose filter matches, each at most once.
+// subscriber whose filter matches, each at most once. A message with ID 0
+// was published on another node and is first stamped here (ingest).
 //
 // The subscription tree keeps subscribers of one filter together, and the
 // common case is a single matching filter node: its subscribers are
@@ -63,6 +67,15 @@ func (r *Router) Publish(ctx context.Context, m *message.Message) error {
 // Only when several nodes match (overlapping filters) can one subscriber
 // appear twice, and only then is a pooled scratch used to de-duplicate.
 func (r *Router) deliver(m *message.Message) {
+	if m.ID == 0 {
+		r.ingest(m) // from another node (remote.go)
+		return
+	}
+	r.fanout(m)
+}
+
+// fanout delivers m to the local subscribers whose filters match.
+func (r *Router) fanout(m *message.Message) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var first []Subscriber

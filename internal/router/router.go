@@ -63,6 +63,7 @@ type Stats struct {
 	Topics        int    // topic states held (topics with a live sequence/epoch)
 	Subscriptions int    // (filter, subscriber) pairs
 	Published     uint64 // messages published through this Router
+	Received      uint64 // messages published on other nodes and delivered here
 }
 
 // Router routes published messages to subscribers. It is safe for
@@ -77,12 +78,15 @@ type Router struct {
 	history   store.History
 	broker    broker.Broker
 	ownBroker bool
+	sequenced bool             // the broker stamps Seq and Epoch cluster-wide (remote.go)
+	sequencer broker.Sequencer // the broker, when sequenced
 	unsub     func()
 	now       func() time.Time
 	ttl       time.Duration
 
 	nextID    atomic.Uint64
 	published atomic.Uint64
+	received  atomic.Uint64
 
 	closed     atomic.Bool
 	closeOnce  sync.Once
@@ -119,6 +123,9 @@ func build(o Options) *Router {
 	if r.broker == nil {
 		r.broker, r.ownBroker = broker.NewMemory(), true
 	}
+	if s, ok := r.broker.(broker.Sequencer); ok && s.Sequenced() {
+		r.sequenced, r.sequencer = true, s
+	}
 	r.unsub = r.broker.Subscribe(r.deliver)
 	return r
 }
@@ -132,6 +139,7 @@ func (r *Router) Stats() Stats {
 		Topics:        int(r.ntopics.Load()),
 		Subscriptions: subs,
 		Published:     r.published.Load(),
+		Received:      r.received.Load(),
 	}
 }
 

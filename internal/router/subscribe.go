@@ -78,6 +78,9 @@ func (r *Router) Subscribe(sub Subscriber, filter string, since map[string]messa
 			}
 		}
 		slices.Sort(names) // one lock order for every Subscribe: no deadlock
+		if r.sequenced {
+			r.catchUp(names, since)
+		}
 	}
 	// Holding the topics' states keeps their publishes (sequence,
 	// fan-out, history) out until the subscription is in place.

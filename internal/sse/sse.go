@@ -113,7 +113,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Authorize before the response starts, so a refusal is a status.
 	sessionID := core.NewSessionID()
-	scope := &core.Scope{SessionID: sessionID, Identity: id, RemoteAddr: r.RemoteAddr, Protocol: "sse", Transport: "sse"}
+	scope := &core.Scope{SessionID: sessionID, Identity: id, RemoteAddr: c.ClientAddr(r), Protocol: "sse", Transport: "sse"}
 	scope.SetHeader(r.Header)
 	for _, f := range filters {
 		if err := c.Authorize(r.Context(), scope, core.ActionSubscribe, f); err != nil {
