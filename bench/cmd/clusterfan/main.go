@@ -3,7 +3,7 @@
 // node at --pub sending --rate messages per second for --duration. Each
 // message carries its send time; every delivery records now - sent.
 // With --sub and --pub on the same standalone node it gives the
-// single-node baseline. docs/benchmarks-cluster.md has the figures.
+// single-node baseline. docs/BENCHMARKS.md has the figures.
 package main
 
 import (
