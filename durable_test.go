@@ -46,11 +46,19 @@ func TestOpenDataDir(t *testing.T) {
 	}
 }
 
-func TestNewWithDataDirPanics(t *testing.T) {
+// TestNewWithDataDir: New opens a data directory as Open does, and
+// panics where Open reports an error (here: the directory is in use).
+func TestNewWithDataDir(t *testing.T) {
+	dir := t.TempDir()
+	s := herald.New(herald.Options{DataDir: dir})
+	defer s.Shutdown(context.Background())
+	if _, err := herald.Open(herald.Options{DataDir: dir}); err == nil {
+		t.Fatal("a second Open of a directory in use succeeded")
+	}
 	defer func() {
 		if recover() == nil {
-			t.Fatal("New with a DataDir did not panic")
+			t.Fatal("New of a directory in use did not panic")
 		}
 	}()
-	herald.New(herald.Options{DataDir: t.TempDir()})
+	herald.New(herald.Options{DataDir: dir})
 }

@@ -147,8 +147,8 @@ type Options struct {
 	// DataDir, if set, keeps MQTT sessions and retained messages, STOMP
 	// queues, durable topics' history and long-poll and streaming
 	// sessions on disk across restarts (see
-	// Durability and docs/durability.md). A server with a DataDir is
-	// created with Open, which reports a store it cannot use.
+	// Durability and docs/durability.md). Create such a server with
+	// Open, which reports a store it cannot use (New panics).
 	DataDir    string
 	Durability Durability
 
