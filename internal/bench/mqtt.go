@@ -5,9 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -237,8 +235,7 @@ type mqttConn struct {
 	// AfterRead runs after each socket read has been parsed. May be nil.
 	AfterRead func()
 
-	nc      net.Conn
-	ws      bool
+	frameWriter
 	wr      wsframe.ClientReader
 	mr      mqttReader
 	pending []byte
@@ -249,39 +246,9 @@ type mqttConn struct {
 	onPacket func(first byte, body []byte) error
 	connack  int // -1 until CONNACK arrives, then its code
 
-	wmu  sync.Mutex
-	wbuf []byte
-	pbuf []byte
-
 	closing atomic.Bool
 	done    chan struct{}
 	err     error
-}
-
-// write sends p (one or more MQTT packets).
-func (c *mqttConn) write(p []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return c.writeLocked(p)
-}
-
-func (c *mqttConn) writeLocked(p []byte) error {
-	if !c.ws {
-		_, err := c.nc.Write(p)
-		return err
-	}
-	c.wbuf = wsframe.AppendMaskedFrame(c.wbuf[:0], wsframe.OpBinary, true, maskKey, p)
-	_, err := c.nc.Write(c.wbuf)
-	return err
-}
-
-// writeWith builds packets with build(dst, arg) and sends them, under the
-// write lock.
-func (c *mqttConn) writeWith(arg int64, build func([]byte, int64) []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.pbuf = build(c.pbuf[:0], arg)
-	return c.writeLocked(c.pbuf)
 }
 
 // feed parses one read's bytes.
@@ -299,10 +266,7 @@ func (c *mqttConn) frame(op byte, p []byte) error {
 	case wsframe.OpText:
 		return fmt.Errorf("%w: text message over MQTT", errMQTT)
 	case wsframe.OpPing:
-		c.wmu.Lock()
-		c.wbuf = wsframe.AppendMaskedFrame(c.wbuf[:0], wsframe.OpPong, true, maskKey, p)
-		c.nc.Write(c.wbuf)
-		c.wmu.Unlock()
+		c.control(wsframe.OpPong, p)
 	case wsframe.OpClose:
 		if !c.closing.Swap(true) {
 			code, _ := wsframe.ParseClosePayload(p)
@@ -442,7 +406,7 @@ func (d *mqttDialer) dial(id int) (*mqttConn, error) {
 			return nil, err
 		}
 	}
-	c := &mqttConn{ID: id, nc: nc, ws: d.WS, buf: buf, pending: rest, stats: d.Stats, done: make(chan struct{})}
+	c := &mqttConn{ID: id, frameWriter: frameWriter{nc: nc, ws: d.WS, op: wsframe.OpBinary}, buf: buf, pending: rest, stats: d.Stats, done: make(chan struct{})}
 	c.wr.MaxMessage = 1 << 20
 	c.mr.Max = 1 << 20
 	c.onFrame, c.onPacket = c.frame, c.packet
@@ -468,10 +432,7 @@ func closeMQTT(conns []*mqttConn, deadline time.Time) {
 			c.nc.SetWriteDeadline(deadline)
 			c.write(appendDisconnect(dis[:0]))
 			if c.ws {
-				c.wmu.Lock()
-				c.wbuf = wsframe.AppendMaskedFrame(c.wbuf[:0], wsframe.OpClose, true, maskKey, []byte{0x03, 0xe8})
-				c.nc.Write(c.wbuf)
-				c.wmu.Unlock()
+				c.control(wsframe.OpClose, []byte{0x03, 0xe8})
 			}
 		}
 	}

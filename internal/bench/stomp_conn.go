@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,8 +25,7 @@ type stompConn struct {
 	// AfterRead runs after each socket read has been parsed. May be nil.
 	AfterRead func()
 
-	nc      net.Conn
-	ws      bool
+	frameWriter
 	wr      wsframe.ClientReader
 	sr      stompReader
 	pending []byte
@@ -39,38 +37,9 @@ type stompConn struct {
 	connected bool
 	refusal   error // an ERROR frame in answer to CONNECT
 
-	wmu  sync.Mutex
-	wbuf []byte
-	pbuf []byte
-
 	closing atomic.Bool
 	done    chan struct{}
 	err     error
-}
-
-func (c *stompConn) write(p []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	return c.writeLocked(p)
-}
-
-func (c *stompConn) writeLocked(p []byte) error {
-	if !c.ws {
-		_, err := c.nc.Write(p)
-		return err
-	}
-	c.wbuf = wsframe.AppendMaskedFrame(c.wbuf[:0], wsframe.OpText, true, maskKey, p)
-	_, err := c.nc.Write(c.wbuf)
-	return err
-}
-
-// writeWith builds frames with build(dst, arg) and sends them under the
-// write lock.
-func (c *stompConn) writeWith(arg int64, build func([]byte, int64) []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	c.pbuf = build(c.pbuf[:0], arg)
-	return c.writeLocked(c.pbuf)
 }
 
 func (c *stompConn) feed(p []byte) error {
@@ -85,10 +54,7 @@ func (c *stompConn) wsMessage(op byte, p []byte) error {
 	case wsframe.OpText, wsframe.OpBinary:
 		return c.sr.Feed(p, c.onFrame)
 	case wsframe.OpPing:
-		c.wmu.Lock()
-		c.wbuf = wsframe.AppendMaskedFrame(c.wbuf[:0], wsframe.OpPong, true, maskKey, p)
-		c.nc.Write(c.wbuf)
-		c.wmu.Unlock()
+		c.control(wsframe.OpPong, p)
 	case wsframe.OpClose:
 		if !c.closing.Swap(true) {
 			code, _ := wsframe.ParseClosePayload(p)
@@ -222,7 +188,7 @@ func (d *stompDialer) dial(ctx context.Context, id int) (*stompConn, error) {
 			return nil, err
 		}
 	}
-	c := &stompConn{ID: id, nc: nc, ws: d.WS, buf: buf, pending: rest, stats: d.Stats, done: make(chan struct{})}
+	c := &stompConn{ID: id, frameWriter: frameWriter{nc: nc, ws: d.WS, op: wsframe.OpText}, buf: buf, pending: rest, stats: d.Stats, done: make(chan struct{})}
 	c.wr.MaxMessage = 1 << 20
 	c.sr.Max = 1 << 20
 	c.onWS, c.onFrame = c.wsMessage, c.frame
@@ -251,10 +217,7 @@ func closeSTOMP(conns []*stompConn, deadline time.Time) {
 			c.nc.SetWriteDeadline(deadline)
 			c.write(appendStompDisconnect(nil))
 			if c.ws {
-				c.wmu.Lock()
-				c.wbuf = wsframe.AppendMaskedFrame(c.wbuf[:0], wsframe.OpClose, true, maskKey, []byte{0x03, 0xe8})
-				c.nc.Write(c.wbuf)
-				c.wmu.Unlock()
+				c.control(wsframe.OpClose, []byte{0x03, 0xe8})
 			} else if tc, ok := c.nc.(*net.TCPConn); ok {
 				tc.CloseWrite() // brokers close on DISCONNECT or EOF
 			}
