@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald/internal/wsframe"
@@ -246,9 +245,7 @@ type mqttConn struct {
 	onPacket func(first byte, body []byte) error
 	connack  int // -1 until CONNACK arrives, then its code
 
-	closing atomic.Bool
-	done    chan struct{}
-	err     error
+	readLoop
 }
 
 // feed parses one read's bytes.
@@ -331,36 +328,7 @@ func (c *mqttConn) connect(clientID string) error {
 
 func (c *mqttConn) start() {
 	c.stats.Open.Add(1)
-	go c.readLoop()
-}
-
-func (c *mqttConn) readLoop() {
-	defer close(c.done)
-	defer c.stats.Open.Add(-1)
-	defer c.nc.Close()
-	for {
-		n, err := c.nc.Read(c.buf)
-		if n > 0 {
-			ferr := c.feed(c.buf[:n])
-			if c.AfterRead != nil {
-				c.AfterRead()
-			}
-			if ferr != nil {
-				if !errors.Is(ferr, errClosing) && !c.closing.Load() {
-					c.err = ferr
-					c.stats.Errors.Add(1)
-				}
-				return
-			}
-		}
-		if err != nil {
-			if !c.closing.Load() {
-				c.err = err
-				c.stats.Errors.Add(1)
-			}
-			return
-		}
-	}
+	go c.run(c.nc, c.buf, c.stats, c.feed, c.AfterRead)
 }
 
 // mqttDialer opens MQTT connections, a bounded number in flight.
@@ -406,7 +374,7 @@ func (d *mqttDialer) dial(id int) (*mqttConn, error) {
 			return nil, err
 		}
 	}
-	c := &mqttConn{ID: id, frameWriter: frameWriter{nc: nc, ws: d.WS, op: wsframe.OpBinary}, buf: buf, pending: rest, stats: d.Stats, done: make(chan struct{})}
+	c := &mqttConn{ID: id, frameWriter: frameWriter{nc: nc, ws: d.WS, op: wsframe.OpBinary}, buf: buf, pending: rest, stats: d.Stats, readLoop: readLoop{done: make(chan struct{})}}
 	c.wr.MaxMessage = 1 << 20
 	c.mr.Max = 1 << 20
 	c.onFrame, c.onPacket = c.frame, c.packet

@@ -3,11 +3,9 @@ package bench
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	"github.com/heraldhq/herald/internal/wsframe"
@@ -37,9 +35,7 @@ type stompConn struct {
 	connected bool
 	refusal   error // an ERROR frame in answer to CONNECT
 
-	closing atomic.Bool
-	done    chan struct{}
-	err     error
+	readLoop
 }
 
 func (c *stompConn) feed(p []byte) error {
@@ -112,36 +108,7 @@ func (c *stompConn) connect(host, login, passcode string) error {
 
 func (c *stompConn) start() {
 	c.stats.Open.Add(1)
-	go c.readLoop()
-}
-
-func (c *stompConn) readLoop() {
-	defer close(c.done)
-	defer c.stats.Open.Add(-1)
-	defer c.nc.Close()
-	for {
-		n, err := c.nc.Read(c.buf)
-		if n > 0 {
-			ferr := c.feed(c.buf[:n])
-			if c.AfterRead != nil {
-				c.AfterRead()
-			}
-			if ferr != nil {
-				if !errors.Is(ferr, errClosing) && !c.closing.Load() {
-					c.err = ferr
-					c.stats.Errors.Add(1)
-				}
-				return
-			}
-		}
-		if err != nil {
-			if !c.closing.Load() {
-				c.err = err
-				c.stats.Errors.Add(1)
-			}
-			return
-		}
-	}
+	go c.run(c.nc, c.buf, c.stats, c.feed, c.AfterRead)
 }
 
 // stompDialer opens STOMP connections, a bounded number in flight.
@@ -188,7 +155,7 @@ func (d *stompDialer) dial(ctx context.Context, id int) (*stompConn, error) {
 			return nil, err
 		}
 	}
-	c := &stompConn{ID: id, frameWriter: frameWriter{nc: nc, ws: d.WS, op: wsframe.OpText}, buf: buf, pending: rest, stats: d.Stats, done: make(chan struct{})}
+	c := &stompConn{ID: id, frameWriter: frameWriter{nc: nc, ws: d.WS, op: wsframe.OpText}, buf: buf, pending: rest, stats: d.Stats, readLoop: readLoop{done: make(chan struct{})}}
 	c.wr.MaxMessage = 1 << 20
 	c.sr.Max = 1 << 20
 	c.onWS, c.onFrame = c.wsMessage, c.frame
