@@ -353,26 +353,13 @@ func (d *mqttDialer) Open(first, n int) (OpenResult, []*mqttConn) {
 }
 
 func (d *mqttDialer) dial(id int) (*mqttConn, error) {
-	timeout := d.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+	proto := d.Subprotocol
+	if proto == "" {
+		proto = "mqtt"
 	}
-	nc, err := dialFrom(context.Background(), d.Sources, id, d.Target.Addr, timeout)
+	nc, buf, rest, err := dialStream(context.Background(), d.Sources, id, d.Target, d.WS, proto, d.ReadBuffer, d.Timeout)
 	if err != nil {
 		return nil, err
-	}
-	buf := make([]byte, max(d.ReadBuffer, 1024))
-	nc.SetDeadline(time.Now().Add(timeout))
-	var rest []byte
-	if d.WS {
-		proto := d.Subprotocol
-		if proto == "" {
-			proto = "mqtt"
-		}
-		if rest, err = handshake(nc, d.Target, proto, buf); err != nil {
-			nc.Close()
-			return nil, err
-		}
 	}
 	c := &mqttConn{ID: id, frameWriter: frameWriter{nc: nc, ws: d.WS, op: wsframe.OpBinary}, buf: buf, pending: rest, stats: d.Stats, readLoop: readLoop{done: make(chan struct{})}}
 	c.wr.MaxMessage = 1 << 20

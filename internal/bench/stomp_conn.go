@@ -134,26 +134,13 @@ func (d *stompDialer) Open(ctx context.Context, first, n int) (OpenResult, []*st
 }
 
 func (d *stompDialer) dial(ctx context.Context, id int) (*stompConn, error) {
-	timeout := d.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
+	proto := d.Subprotocol
+	if proto == "" {
+		proto = "v12.stomp"
 	}
-	nc, err := dialFrom(ctx, d.Sources, id, d.Target.Addr, timeout)
+	nc, buf, rest, err := dialStream(ctx, d.Sources, id, d.Target, d.WS, proto, d.ReadBuffer, d.Timeout)
 	if err != nil {
 		return nil, err
-	}
-	buf := make([]byte, max(d.ReadBuffer, 1024))
-	nc.SetDeadline(time.Now().Add(timeout))
-	var rest []byte
-	if d.WS {
-		proto := d.Subprotocol
-		if proto == "" {
-			proto = "v12.stomp"
-		}
-		if rest, err = handshake(nc, d.Target, proto, buf); err != nil {
-			nc.Close()
-			return nil, err
-		}
 	}
 	c := &stompConn{ID: id, frameWriter: frameWriter{nc: nc, ws: d.WS, op: wsframe.OpText}, buf: buf, pending: rest, stats: d.Stats, readLoop: readLoop{done: make(chan struct{})}}
 	c.wr.MaxMessage = 1 << 20
