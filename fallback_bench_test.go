@@ -197,9 +197,10 @@ func reportIdle(b *testing.B, what string, n int, before, after serverSample) {
 
 const idleConns = 5000
 
-// BenchmarkIdleSSE: server memory per idle SSE stream, each following its
-// own topic, 5,000 streams against none.
-func BenchmarkIdleSSE(b *testing.B) {
+// benchIdleConns measures server memory per idle connection: idleConns
+// raw connections, each set up by open (a request or handshake, waited
+// for), against none.
+func benchIdleConns(b *testing.B, what string, open func(c net.Conn, i int) error) {
 	for range b.N {
 		p := startHerald(b)
 		before := p.settle(b, 0)
@@ -210,60 +211,53 @@ func BenchmarkIdleSSE(b *testing.B) {
 				return err
 			}
 			conns[i] = c
-			fmt.Fprintf(c, "GET /events?topic=idle/%d HTTP/1.1\r\nHost: bench\r\n\r\n", i)
-			br := bufio.NewReader(c)
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					return fmt.Errorf("stream %d: %w", i, err)
-				}
-				if line == "event: ready\n" {
-					return nil
-				}
-			}
+			return open(c, i)
 		})
 		after := p.settle(b, idleConns)
-		reportIdle(b, "stream", idleConns, before, after)
+		reportIdle(b, what, idleConns, before, after)
 		for _, c := range conns {
 			c.Close()
 		}
 	}
 }
 
+// BenchmarkIdleSSE: server memory per idle SSE stream, each following its
+// own topic, 5,000 streams against none.
+func BenchmarkIdleSSE(b *testing.B) {
+	benchIdleConns(b, "stream", func(c net.Conn, i int) error {
+		fmt.Fprintf(c, "GET /events?topic=idle/%d HTTP/1.1\r\nHost: bench\r\n\r\n", i)
+		br := bufio.NewReader(c)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return fmt.Errorf("stream %d: %w", i, err)
+			}
+			if line == "event: ready\n" {
+				return nil
+			}
+		}
+	})
+}
+
 // BenchmarkIdleWebSocketBaseline measures a herald.v1 WebSocket with one
 // subscription the same way, to compare the fallbacks with.
 func BenchmarkIdleWebSocketBaseline(b *testing.B) {
-	for range b.N {
-		p := startHerald(b)
-		before := p.settle(b, 0)
-		conns := make([]net.Conn, idleConns)
-		inParallel(b, idleConns, func(i int) error {
-			c, err := net.Dial("tcp", p.addr)
+	benchIdleConns(b, "conn", func(c net.Conn, i int) error {
+		fmt.Fprintf(c, "GET /ws HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: herald.v1\r\n\r\n")
+		sub := fmt.Appendf(nil, `{"jsonrpc":"2.0","id":1,"method":"subscribe","params":{"topic":"idle/%d"}}`, i)
+		c.Write(wsframe.AppendMaskedFrame(nil, wsframe.OpText, true, [4]byte{1, 2, 3, 4}, sub))
+		buf := make([]byte, 0, 1024)
+		tmp := make([]byte, 512)
+		for !bytes.Contains(buf, []byte(`"result"`)) {
+			n, err := c.Read(tmp)
 			if err != nil {
-				return err
+				return fmt.Errorf("websocket %d: %w", i, err)
 			}
-			conns[i] = c
-			fmt.Fprintf(c, "GET /ws HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-				"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: herald.v1\r\n\r\n")
-			sub := fmt.Appendf(nil, `{"jsonrpc":"2.0","id":1,"method":"subscribe","params":{"topic":"idle/%d"}}`, i)
-			c.Write(wsframe.AppendMaskedFrame(nil, wsframe.OpText, true, [4]byte{1, 2, 3, 4}, sub))
-			buf := make([]byte, 0, 1024)
-			tmp := make([]byte, 512)
-			for !bytes.Contains(buf, []byte(`"result"`)) {
-				n, err := c.Read(tmp)
-				if err != nil {
-					return fmt.Errorf("websocket %d: %w", i, err)
-				}
-				buf = append(buf, tmp[:n]...)
-			}
-			return nil
-		})
-		after := p.settle(b, idleConns)
-		reportIdle(b, "conn", idleConns, before, after)
-		for _, c := range conns {
-			c.Close()
+			buf = append(buf, tmp[:n]...)
 		}
-	}
+		return nil
+	})
 }
 
 // BenchmarkIdleLongPoll: server memory per long-polling session with one
