@@ -1,12 +1,7 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"log/slog"
-	"net"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -51,22 +46,5 @@ func TestServeSTOMP(t *testing.T) {
 	c.Close()
 	if err := <-done; err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestServeSTOMPListenError(t *testing.T) {
-	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	cfg := DefaultConfig()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.STOMPListen = ln.Addr().String() // taken
-	err = serve(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
-	var opErr *net.OpError
-	if !errors.As(err, &opErr) || !strings.HasPrefix(err.Error(), "stomp listen: ") {
-		t.Fatalf("serve with a taken STOMP port: %v, want a listen error", err)
 	}
 }
