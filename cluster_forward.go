@@ -17,9 +17,7 @@ import (
 // a cluster, a request for a session this node does not hold (the load
 // balancer sent it elsewhere) is forwarded over NATS to the node that
 // holds it, and its answer relayed: consecutive polls may hit any node.
-// A stream's long-lived GET is not forwarded (it is not one answer): it
-// gets 404 here and the client opens a new session, resuming from its
-// positions, which mean the same on every node.
+// A stream's long-lived GET is relayed part by part (cluster_relay.go).
 
 // forwardName names the session forwarding on the broker.
 const forwardName = "emulated"
@@ -47,7 +45,7 @@ func (s *Server) clusterSessions(local http.Handler, streaming bool) http.Handle
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("session")
-		if id == "" || s.emulation().Has(id) || (streaming && r.Method == http.MethodGet) {
+		if id == "" || s.emulation().Has(id) {
 			local.ServeHTTP(w, r)
 			return
 		}
@@ -57,6 +55,12 @@ func (s *Server) clusterSessions(local http.Handler, streaming bool) http.Handle
 			return
 		}
 		req, _ := json.Marshal(forwarded{Method: r.Method, Host: r.Host, URL: r.URL.RequestURI(), Remote: s.core.ClientAddr(r), Header: r.Header, Body: body})
+		if streaming && r.Method == http.MethodGet {
+			if !s.relayStream(w, r, id, req) {
+				local.ServeHTTP(w, r) // unknown here too: 404 or 410
+			}
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), forwardTimeout)
 		defer cancel()
 		raw, err := s.cluster.Broker().Forward(ctx, forwardName, id, req)
@@ -85,6 +89,9 @@ func (s *Server) clusterSessions(local http.Handler, streaming bool) http.Handle
 // sessions this node holds.
 func (s *Server) clusterSessionOwner() error {
 	emu := s.emulation()
+	if err := s.cluster.Broker().RelayOwners(forwardName, s.serveRelayedStream); err != nil {
+		return err
+	}
 	return s.cluster.Broker().Owners(forwardName, emu.Has, func(raw []byte) []byte {
 		var req forwarded
 		if json.Unmarshal(raw, &req) != nil {

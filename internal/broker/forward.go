@@ -40,18 +40,28 @@ func (b *NATS) Owners(name string, has func(key string) bool, handle func(req []
 // Forward finds the node that holds key for name and returns its answer
 // to req; ErrNoOwner if no node holds it. ctx bounds the whole exchange.
 func (b *NATS) Forward(ctx context.Context, name, key string, req []byte) ([]byte, error) {
-	octx, cancel := context.WithTimeout(ctx, ownerWait)
-	owner, err := b.nc.RequestWithContext(octx, b.prefix+".own."+name, []byte(key))
-	cancel()
+	owner, err := b.owner(ctx, name, key)
 	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) {
-			return nil, ErrNoOwner
-		}
-		return nil, fmt.Errorf("broker: forward %s: %w", name, err)
+		return nil, err
 	}
-	resp, err := b.nc.RequestWithContext(ctx, b.prefix+".fwd."+name+"."+string(owner.Data), req)
+	resp, err := b.nc.RequestWithContext(ctx, b.prefix+".fwd."+name+"."+owner, req)
 	if err != nil {
 		return nil, fmt.Errorf("broker: forward %s: %w", name, err)
 	}
 	return resp.Data, nil
+}
+
+// owner returns the origin of the node that holds key for name, or
+// ErrNoOwner.
+func (b *NATS) owner(ctx context.Context, name, key string) (string, error) {
+	octx, cancel := context.WithTimeout(ctx, ownerWait)
+	defer cancel()
+	msg, err := b.nc.RequestWithContext(octx, b.prefix+".own."+name, []byte(key))
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) {
+			return "", ErrNoOwner
+		}
+		return "", fmt.Errorf("broker: forward %s: %w", name, err)
+	}
+	return string(msg.Data), nil
 }
