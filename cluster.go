@@ -202,6 +202,29 @@ func (s *Server) clusterMetrics() {
 	s.metrics.CounterFunc("herald_cluster_messages_in_total", "Messages published on other nodes and received here.", func() float64 { return float64(st().In) })
 	s.metrics.CounterFunc("herald_cluster_messages_bad_total", "Messages received from NATS that were not Herald envelopes.", func() float64 { return float64(st().Bad) })
 	s.metrics.CounterFunc("herald_cluster_messages_dropped_total", "Messages NATS dropped because this node fell behind.", func() float64 { return float64(st().Dropped) })
+	s.routeMetrics()
+}
+
+// routeMetrics adds the traffic with each peer (embedded mode), by peer
+// node name.
+func (s *Server) routeMetrics() {
+	per := func(f func(cluster.RouteStats) float64) func() map[string]float64 {
+		return func() map[string]float64 {
+			routes := s.cluster.Routes()
+			out := make(map[string]float64, len(routes))
+			for peer, r := range routes {
+				out[peer] = f(r)
+			}
+			return out
+		}
+	}
+	m := s.metrics
+	m.CounterVecFunc("herald_cluster_route_messages_in_total", "NATS messages received from a peer over its routes.", "peer", per(func(r cluster.RouteStats) float64 { return float64(r.InMsgs) }))
+	m.CounterVecFunc("herald_cluster_route_messages_out_total", "NATS messages sent to a peer over its routes.", "peer", per(func(r cluster.RouteStats) float64 { return float64(r.OutMsgs) }))
+	m.CounterVecFunc("herald_cluster_route_bytes_in_total", "Bytes received from a peer over its routes.", "peer", per(func(r cluster.RouteStats) float64 { return float64(r.InBytes) }))
+	m.CounterVecFunc("herald_cluster_route_bytes_out_total", "Bytes sent to a peer over its routes.", "peer", per(func(r cluster.RouteStats) float64 { return float64(r.OutBytes) }))
+	m.GaugeVecFunc("herald_cluster_route_pending_bytes", "Bytes queued for a peer and not yet written.", "peer", per(func(r cluster.RouteStats) float64 { return float64(r.Pending) }))
+	m.GaugeVecFunc("herald_cluster_route_rtt_seconds", "The last measured round trip to a peer (the longest of its routes).", "peer", per(func(r cluster.RouteStats) float64 { return r.RTT.Seconds() }))
 }
 
 // closeCluster leaves the cluster, after the router has stopped using the

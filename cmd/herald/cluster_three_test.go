@@ -332,10 +332,20 @@ func TestClusterThreeProcesses(t *testing.T) {
 		if cl["mode"] != "embedded" || cl["connected"] != true || cl["routes"] != 2.0 {
 			t.Errorf("%s healthz cluster = %v", n.name, cl)
 		}
+		if peers, _ := cl["peers"].(map[string]any); len(peers) != 2 || peers[n.name] != nil {
+			t.Errorf("%s healthz cluster.peers = %v, want its two peers", n.name, cl["peers"])
+		}
 		_, m := get(t, n.http+"/metrics")
-		for _, want := range []string{"herald_cluster_routes 2", "herald_cluster_connected 1", "herald_cluster_messages_in_total", "herald_cluster_messages_out_total"} {
-			if !strings.Contains(m, want) {
-				t.Errorf("%s /metrics lacks %q", n.name, want)
+		want := []string{"herald_cluster_routes 2", "herald_cluster_connected 1", "herald_cluster_messages_in_total", "herald_cluster_messages_out_total"}
+		for _, peer := range nodes {
+			if peer.name != n.name { // the traffic with each peer, by its name
+				want = append(want, fmt.Sprintf("herald_cluster_route_bytes_out_total{peer=%q}", peer.name),
+					fmt.Sprintf("herald_cluster_route_messages_in_total{peer=%q}", peer.name))
+			}
+		}
+		for _, w := range want {
+			if !strings.Contains(m, w) {
+				t.Errorf("%s /metrics lacks %q", n.name, w)
 			}
 		}
 	}

@@ -79,12 +79,14 @@ type Status struct {
 // to JetStream (health checks, not metrics).
 type Detail struct {
 	Status
-	StreamHealth broker.StreamHealth `json:"stream_health"`
+	StreamHealth broker.StreamHealth   `json:"stream_health"`
+	Peers        map[string]RouteStats `json:"peers,omitempty"` // embedded mode
 }
 
-// Detail reports the membership and the stream's replication.
+// Detail reports the membership, the stream's replication and the
+// traffic with each peer.
 func (n *Node) Detail() Detail {
-	return Detail{Status: n.Status(), StreamHealth: n.broker.StreamHealth()}
+	return Detail{Status: n.Status(), StreamHealth: n.broker.StreamHealth(), Peers: n.Routes()}
 }
 
 // Start joins the cluster described by cfg. ctx bounds the start (the

@@ -250,6 +250,23 @@ func TestClusterDeliversEverywhereOnce(t *testing.T) {
 		if rs := m.router.Stats(); rs.Received < 2*perNode {
 			t.Errorf("node %d: router received %d", i, rs.Received)
 		}
+		// Route figures: one entry per peer, named, with the traffic.
+		routes := m.node.Routes()
+		for j := range ms {
+			r, ok := routes[fmt.Sprintf("n%d", j)]
+			if j == i {
+				if ok {
+					t.Errorf("node %d lists itself as a peer", i)
+				}
+				continue
+			}
+			if !ok || r.Routes == 0 || r.InMsgs == 0 || r.OutMsgs == 0 || r.InBytes == 0 || r.OutBytes == 0 {
+				t.Errorf("node %d: route to n%d: %+v (of %v)", i, j, r, routes)
+			}
+		}
+		if len(routes) != len(ms)-1 {
+			t.Errorf("node %d: routes to %d peers, want %d: %v", i, len(routes), len(ms)-1, routes)
+		}
 	}
 }
 
