@@ -47,6 +47,15 @@ func TestRelayCarriesAStreamAcrossNodes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
+	// The holder's subscriptions reach the asker's server through the
+	// routes a moment after they are made: wait until a forward finds it.
+	for {
+		if _, err := asker.Forward(ctx, "rly", "held", nil); err == nil {
+			break
+		} else if !errors.Is(err, broker.ErrNoOwner) {
+			t.Fatal(err)
+		}
+	}
 	if _, err := asker.ForwardRelay(ctx, "rly", "not-held", nil); !errors.Is(err, broker.ErrNoOwner) {
 		t.Fatalf("relay for a key nobody holds: %v, want ErrNoOwner", err)
 	}
