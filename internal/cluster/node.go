@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/heraldhq/herald/internal/broker"
+	"github.com/heraldhq/herald/internal/tlsreload"
 )
 
 // SubjectPrefix is the first token of every subject Herald uses on NATS.
@@ -36,7 +37,22 @@ type Config struct {
 	Routes       []string // seed routes, host:port or nats-route://host:port (this node's own is ignored by NATS)
 	ClientListen string   // optional host:port for NATS clients (tools, other programs); default none
 
+	// Security of the embedded server (security.go): mutual TLS on routes
+	// and on the client listener, and route credentials, which the client
+	// listener asks for too.
+	TLS      TLSFiles
+	Username string
+	Password string
+
 	URL string // external NATS servers, comma-separated nats:// URLs
+	// How the node proves itself to an external NATS: TLS (CAFile checks
+	// the servers; CertFile and KeyFile are a client certificate) and one
+	// of a credentials file (JWT and NKey), user and password, or token.
+	NATSTLS      TLSFiles
+	NATSCreds    string
+	NATSUser     string
+	NATSPassword string
+	NATSToken    string
 
 	// The cluster-wide topic stream (JetStream), which gives every topic
 	// one sequence on all nodes and keeps its history. Replicas: copies
@@ -60,6 +76,7 @@ type Node struct {
 	dir    string         // the embedded server's JetStream directory
 	broker *broker.NATS
 	log    *slog.Logger
+	tls    *tlsreload.Reloader // the route certificate, nil without cluster.tls
 }
 
 // Status is what health checks and metrics show of the membership.
@@ -113,6 +130,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		nats.ReconnectHandler(func(c *nats.Conn) { n.log.Info("nats reconnected", "server", c.ConnectedUrlRedacted()) }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { n.log.Warn("nats error", "err", err) }),
 	}
+	sec, err := cfg.clientSecurity(cfg.Listen != "")
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, sec...)
 	url := cfg.URL
 	if cfg.Listen != "" {
 		srv, err := n.startServer(ctx)
@@ -203,6 +225,10 @@ func (n *Node) startServer(ctx context.Context) (*server.Server, error) {
 			return nil, fmt.Errorf("%w: cluster.routes: %w", ErrConfig, err)
 		}
 		o.Routes = append(o.Routes, u)
+	}
+	if err := n.secureServer(o); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
 	if n.cfg.ClientListen != "" {
 		h, p, err := splitHostPort(n.cfg.ClientListen)
