@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/heraldhq/herald/internal/broker"
@@ -49,6 +50,12 @@ type ClusterOptions struct {
 	// cluster's stream; default 3 with an embedded NATS and two or more
 	// Routes, else 1.
 	Replicas int
+
+	// Storage of the cluster's JetStream state (topic history, retained
+	// messages): "memory", or "file" to keep it across a restart of the
+	// whole cluster. Default: file with Options.DataDir (the embedded
+	// server's files go in DataDir/nats), else memory.
+	Storage string
 }
 
 // ClusterTLS names PEM files: a certificate chain and its key, and the
@@ -94,6 +101,7 @@ func Open(opts Options) (*Server, error) {
 		Replicas: c.Replicas, HistorySize: hsize, HistoryTTL: httl, Logger: opts.Logger,
 		TLS: c.TLS.files(), Username: c.Username, Password: c.Password,
 		NATSTLS: c.NATSTLS.files(), NATSCreds: c.NATSCreds, NATSUser: c.NATSUser, NATSPassword: c.NATSPassword, NATSToken: c.NATSToken}
+	cfg.Storage, cfg.StoreDir = clusterStorage(opts)
 	if !cfg.IsZero() {
 		ctx, cancel := context.WithTimeout(context.Background(), clusterStartTimeout)
 		defer cancel()
@@ -117,6 +125,22 @@ func Open(opts Options) (*Server, error) {
 		}
 	}
 	return s, nil
+}
+
+// clusterStorage is the storage of the cluster's JetStream state and the
+// embedded server's directory for it.
+func clusterStorage(opts Options) (broker.Storage, string) {
+	st := broker.Storage(opts.Cluster.Storage)
+	if st == "" {
+		st = broker.MemoryStorage
+		if opts.DataDir != "" {
+			st = broker.FileStorage
+		}
+	}
+	if opts.DataDir == "" {
+		return st, ""
+	}
+	return st, filepath.Join(opts.DataDir, "nats")
 }
 
 // serverHistory is the router's history: the cluster's stream for a

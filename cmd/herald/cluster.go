@@ -19,6 +19,7 @@ type ClusterConfig struct {
 	Routes       []string `yaml:"routes"`
 	ClientListen string   `yaml:"client_listen"`
 	Replicas     int      `yaml:"replicas"`
+	Storage      string   `yaml:"storage"` // memory or file; default file with data_dir
 
 	// Route security (docs/security.md): mutual TLS and credentials.
 	TLS      PeerTLSConfig `yaml:"tls"`
@@ -61,6 +62,7 @@ func init() {
 		listSetting("trusted_proxies", "LIST", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For/Forwarded headers give the client address", func(c *Config) *[]string { return &c.TrustedProxies }),
 		intSetting("cluster.replicas", "3 with two or more routes, else 1", "nodes keeping each topic's history in the cluster's stream", func(c *Config) *int { return &c.Cluster.Replicas }),
 		stringSetting("nats.url", "URL", "external NATS servers to cluster through (comma-separated nats:// URLs), instead of cluster.listen", func(c *Config) *string { return &c.NATS.URL }),
+		stringSetting("cluster.storage", "STORAGE", "memory or file: where the cluster keeps topic history and retained messages (file: in data_dir/nats, kept across a restart of the whole cluster); default file with data_dir, else memory", func(c *Config) *string { return &c.Cluster.Storage }),
 		stringSetting("cluster.tls.cert_file", "FILE", "PEM certificate of this node on routes and client_listen (serverAuth and clientAuth usage; reloaded on SIGHUP); with key_file and ca_file routes use mutual TLS", func(c *Config) *string { return &c.Cluster.TLS.CertFile }),
 		stringSetting("cluster.tls.key_file", "FILE", "PEM private key of cluster.tls.cert_file", func(c *Config) *string { return &c.Cluster.TLS.KeyFile }),
 		stringSetting("cluster.tls.ca_file", "FILE", "PEM CAs that the other nodes' (and NATS clients') certificates must chain to", func(c *Config) *string { return &c.Cluster.TLS.CAFile }),
@@ -81,7 +83,7 @@ func (c *Config) clusterOptions() herald.ClusterOptions {
 	return herald.ClusterOptions{
 		Name: c.Cluster.Name, Node: c.Cluster.Node, Listen: c.Cluster.Listen, Routes: c.Cluster.Routes,
 		ClientListen: c.Cluster.ClientListen, NATSURL: c.NATS.URL, Replicas: c.Cluster.Replicas,
-		TLS: c.Cluster.TLS.options(), Username: c.Cluster.Username, Password: c.Cluster.Password,
+		Storage: c.Cluster.Storage, TLS: c.Cluster.TLS.options(), Username: c.Cluster.Username, Password: c.Cluster.Password,
 		NATSTLS: c.NATS.TLS.options(), NATSCreds: c.NATS.Creds, NATSUser: c.NATS.User, NATSPassword: c.NATS.Password, NATSToken: c.NATS.Token,
 	}
 }
@@ -121,6 +123,15 @@ func (c *Config) validateCluster(bad func(key, format string, a ...any)) {
 		bad("trusted_proxies", "%v", err)
 	}
 	c.validateClusterSecurity(bad)
+	switch cl.Storage {
+	case "", "memory":
+	case "file":
+		if cl.Listen != "" && c.DataDir == "" {
+			bad("cluster.storage", "file needs data_dir (the embedded NATS keeps its files in data_dir/nats)")
+		}
+	default:
+		bad("cluster.storage", "%q is not memory or file", cl.Storage)
+	}
 	if u := c.NATS.URL; u != "" {
 		for _, one := range strings.Split(u, ",") {
 			if !strings.Contains(one, "://") {

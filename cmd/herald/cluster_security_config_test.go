@@ -18,6 +18,9 @@ func TestClusterSecurityConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := cfg.clusterOptions()
+	if o.Storage != "" {
+		t.Fatalf("storage %q without data_dir: the library's default (memory) is wanted", o.Storage)
+	}
 	if o.TLS.CertFile != "c.pem" || o.TLS.KeyFile != "k.pem" || o.TLS.CAFile != "ca.pem" || o.Username != "herald" || o.Password != "pw" {
 		t.Fatalf("cluster options %+v", o)
 	}
@@ -40,6 +43,8 @@ func TestClusterSecurityConfig(t *testing.T) {
 		{[]string{"--nats-token", "x"}, "nats: tls, creds, user, password and token need nats.url"},
 		{[]string{"--nats-url", "nats://n:4222", "--nats-token", "x", "--nats-creds", "f"}, "nats: creds, user and token are exclusive"},
 		{[]string{"--nats-url", "nats://n:4222", "--nats-tls-cert-file", "c.pem"}, "nats.tls: cert_file and key_file go together"},
+		{[]string{"--cluster-listen", ":6222", "--cluster-storage", "disk"}, `cluster.storage: "disk" is not memory or file`},
+		{[]string{"--cluster-listen", ":6222", "--cluster-storage", "file"}, "cluster.storage: file needs data_dir"},
 	} {
 		_, err := LoadConfig(tc.args, env(nil), &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
