@@ -197,6 +197,8 @@ func (s *Server) clusterMQTT(o mqtt.Options) mqtt.Options {
 	// Tell the other nodes of each MQTT client id that connects here
 	// (clusterTakeover).
 	o.Connected = func(cid string) { _ = br.Announce("mqtt-connected", cid) }
+	// The stream delivers a publish later, on the broker's goroutine.
+	o.DeliversLater = br.Sequenced()
 	return o
 }
 
