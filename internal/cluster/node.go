@@ -91,12 +91,12 @@ type Node struct {
 type Status struct {
 	Mode      string `json:"mode"` // "embedded" or "external"
 	Node      string `json:"node,omitempty"`
-	Connected bool   `json:"connected"`        // the node's NATS connection is up
-	Routes    int    `json:"routes"`           // peers routed to (embedded mode)
-	Seeds     int    `json:"seeds"`            // seed routes configured (embedded mode)
-	Server    string `json:"server,omitempty"` // NATS server connected to
-	Sequenced bool   `json:"sequenced"`        // topics are sequenced cluster-wide (JetStream)
-	Stream    bool   `json:"stream"`           // the sequencing stream is available
+	Connected bool   `json:"connected"`         // the node's NATS connection is up
+	Routes    int    `json:"routes"`            // peers routed to (embedded mode)
+	Seeds     int    `json:"seeds"`             // seed routes configured (embedded mode)
+	Server    string `json:"server,omitempty"`  // NATS server connected to
+	Sequenced bool   `json:"sequenced"`         // topics are sequenced cluster-wide (JetStream)
+	Stream    bool   `json:"stream"`            // the sequencing stream is available
 	Storage   string `json:"storage,omitempty"` // memory or file (sequenced only)
 	broker.NATSStats
 }
