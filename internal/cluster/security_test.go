@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/heraldhq/herald/internal/message"
 	"github.com/heraldhq/herald/internal/router"
@@ -169,9 +172,8 @@ func TestClientListenerNeedsCertificateAndCredentials(t *testing.T) {
 	ca := testutil.NewCA(t, "herald-test")
 	crt := ca.Peer(t, "n0")
 	addrs := freeAddrs(t, 2)
-	m := startMember(t, Config{Node: "n0", Listen: addrs[0], ClientListen: addrs[1],
+	startMember(t, Config{Node: "n0", Listen: addrs[0], ClientListen: addrs[1],
 		TLS: TLSFiles{CertFile: crt.CertFile, KeyFile: crt.KeyFile, CAFile: ca.File}, Username: "herald", Password: "s3cret"})
-	_ = m
 	client := ca.Client(t, "tool")
 	url := "tls://" + addrs[1]
 	for _, tc := range []struct {
@@ -194,5 +196,47 @@ func TestClientListenerNeedsCertificateAndCredentials(t *testing.T) {
 				t.Fatalf("connect: %v, want success %v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestReloadTLS: after ReloadTLS, new connections get the certificate now
+// in the files; a bad file keeps the previous one.
+func TestReloadTLS(t *testing.T) {
+	ca := testutil.NewCA(t, "herald-test")
+	crt := ca.Peer(t, "n0")
+	addrs := freeAddrs(t, 2)
+	m := startMember(t, Config{Node: "n0", Listen: addrs[0], ClientListen: addrs[1],
+		TLS: TLSFiles{CertFile: crt.CertFile, KeyFile: crt.KeyFile, CAFile: ca.File}})
+	client := ca.Client(t, "tool")
+	serial := func() string {
+		t.Helper()
+		nc, err := nats.Connect("tls://"+addrs[1], nats.RootCAs(ca.File), nats.ClientCert(client.CertFile, client.KeyFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer nc.Close()
+		st, err := nc.TLSConnectionState()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.PeerCertificates[0].SerialNumber.String()
+	}
+	before := serial()
+	renewed := ca.Peer(t, "n0") // new key and certificate at the same paths
+	if ok, err := m.node.ReloadTLS(); !ok || err != nil {
+		t.Fatalf("reload: %v %v", ok, err)
+	}
+	after := serial()
+	if after == before || after != renewed.TLS.Leaf.SerialNumber.String() {
+		t.Fatalf("serial %s after reload, was %s, want %s", after, before, renewed.TLS.Leaf.SerialNumber)
+	}
+	if err := os.WriteFile(crt.KeyFile, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := m.node.ReloadTLS(); ok || err == nil {
+		t.Fatalf("reload of a bad key: %v %v", ok, err)
+	}
+	if serial() != after {
+		t.Fatal("a failed reload changed the certificate")
 	}
 }
