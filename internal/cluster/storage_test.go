@@ -49,6 +49,10 @@ func TestFileStorageSurvivesWholeClusterRestart(t *testing.T) {
 	for i := range ms {
 		ms[i] = restart(i)
 	}
+	// JetStream recovers its files and elects leaders again first.
+	for _, m := range ms {
+		waitNodeReady(t, m.node)
+	}
 	waitMesh(t, ms)
 
 	for i, m := range ms {
@@ -121,5 +125,18 @@ func waitRetained(t *testing.T, r store.Retained, topic, want string) {
 			t.Fatalf("retained %s = %q, want %q", topic, got, want)
 		}
 		time.Sleep(20 * time.Millisecond) // the watcher applies the bucket's updates
+	}
+}
+
+// waitNodeReady waits (30 s at most) until n is ready: routed, and the
+// stream has a leader.
+func waitNodeReady(t *testing.T, n *Node) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for n.Ready() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready: %v", n.cfg.Node, n.Ready())
+		}
+		time.Sleep(50 * time.Millisecond) // polling readiness
 	}
 }
