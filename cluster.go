@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/heraldhq/herald/internal/broker"
@@ -27,12 +28,44 @@ type ClusterOptions struct {
 	Routes       []string // seed routes: the other nodes' Listen addresses
 	ClientListen string   // optional host:port for NATS clients of the embedded server
 
+	// TLS on the embedded server's routes and client listener: mutual,
+	// each node presents CertFile and accepts peers whose certificate
+	// chains to CAFile. Username and Password are the route credentials
+	// (the client listener asks for them too).
+	TLS      ClusterTLS
+	Username string
+	Password string
+
 	NATSURL string // external NATS server URLs, comma-separated; exclusive with Listen
+	// How the node proves itself to the external NATS: TLS (CAFile checks
+	// the servers, CertFile/KeyFile a client certificate) and at most one
+	// of a credentials file, user and password, or token.
+	NATSTLS      ClusterTLS
+	NATSCreds    string
+	NATSUser     string
+	NATSPassword string
+	NATSToken    string
 
 	// Replicas is how many nodes keep each topic's history in the
 	// cluster's stream; default 3 with an embedded NATS and two or more
 	// Routes, else 1.
 	Replicas int
+
+	// Storage of the cluster's JetStream state (topic history, retained
+	// messages): "memory", or "file" to keep it across a restart of the
+	// whole cluster. Default: file with Options.DataDir (the embedded
+	// server's files go in DataDir/nats), else memory.
+	Storage string
+}
+
+// ClusterTLS names PEM files: a certificate chain and its key, and the
+// CAs the other end's certificate must chain to.
+type ClusterTLS struct {
+	CertFile, KeyFile, CAFile string
+}
+
+func (t ClusterTLS) files() cluster.TLSFiles {
+	return cluster.TLSFiles{CertFile: t.CertFile, KeyFile: t.KeyFile, CAFile: t.CAFile}
 }
 
 // ClusterStatus is what a node knows of its cluster membership and of the
@@ -65,7 +98,10 @@ func Open(opts Options) (*Server, error) {
 	c := opts.Cluster
 	hsize, httl := historyLimits(opts)
 	cfg := cluster.Config{Name: c.Name, Node: c.Node, Listen: c.Listen, Routes: c.Routes, ClientListen: c.ClientListen, URL: c.NATSURL,
-		Replicas: c.Replicas, HistorySize: hsize, HistoryTTL: httl, Logger: opts.Logger}
+		Replicas: c.Replicas, HistorySize: hsize, HistoryTTL: httl, Logger: opts.Logger,
+		TLS: c.TLS.files(), Username: c.Username, Password: c.Password,
+		NATSTLS: c.NATSTLS.files(), NATSCreds: c.NATSCreds, NATSUser: c.NATSUser, NATSPassword: c.NATSPassword, NATSToken: c.NATSToken}
+	cfg.Storage, cfg.StoreDir = clusterStorage(opts)
 	if !cfg.IsZero() {
 		ctx, cancel := context.WithTimeout(context.Background(), clusterStartTimeout)
 		defer cancel()
@@ -89,6 +125,22 @@ func Open(opts Options) (*Server, error) {
 		}
 	}
 	return s, nil
+}
+
+// clusterStorage is the storage of the cluster's JetStream state and the
+// embedded server's directory for it.
+func clusterStorage(opts Options) (broker.Storage, string) {
+	st := broker.Storage(opts.Cluster.Storage)
+	if st == "" {
+		st = broker.MemoryStorage
+		if opts.DataDir != "" {
+			st = broker.FileStorage
+		}
+	}
+	if opts.DataDir == "" {
+		return st, ""
+	}
+	return st, filepath.Join(opts.DataDir, "nats")
 }
 
 // serverHistory is the router's history: the cluster's stream for a
@@ -145,6 +197,8 @@ func (s *Server) clusterMQTT(o mqtt.Options) mqtt.Options {
 	// Tell the other nodes of each MQTT client id that connects here
 	// (clusterTakeover).
 	o.Connected = func(cid string) { _ = br.Announce("mqtt-connected", cid) }
+	// The stream delivers a publish later, on the broker's goroutine.
+	o.DeliversLater = br.Sequenced()
 	return o
 }
 
@@ -170,6 +224,17 @@ func (s *Server) ClusterStatus() (st ClusterStatus, ok bool) {
 		return ClusterStatus{}, false
 	}
 	return s.cluster.Detail(), true
+}
+
+// ReloadClusterTLS reads the cluster's route certificate and key
+// (ClusterOptions.TLS) again, for the routes and NATS clients that
+// connect from then on. It reports false, with no error, when the server
+// has no cluster TLS; on error the previous certificate stays in use.
+func (s *Server) ReloadClusterTLS() (bool, error) {
+	if s.cluster == nil {
+		return false, nil
+	}
+	return s.cluster.ReloadTLS()
 }
 
 // Ready reports whether the server should be sent clients: it is not

@@ -46,6 +46,7 @@ func serve(ctx context.Context, cfg Config, logger *slog.Logger, ready func(net.
 	onHangup(hupCtx, func() {
 		reloadTLS(stls, logger)
 		reloadJWTKeys(reloadKeys, logger)
+		reloadClusterTLS(srv, logger)
 	})
 	demo.Register(srv, &demo.LED{})
 

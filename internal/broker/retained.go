@@ -153,10 +153,18 @@ func (r *kvRetained) openRetrying() {
 func (r *kvRetained) open() error {
 	s := r.b.seq
 	cfg := &nats.KeyValueConfig{Bucket: retainedBucket, Description: "Herald retained messages", History: 1,
-		Storage: nats.MemoryStorage, Replicas: s.cfg.Replicas, MaxBytes: s.cfg.MaxBytes}
+		Storage: s.cfg.Storage, Replicas: s.cfg.Replicas, MaxBytes: s.cfg.MaxBytes}
 	kv, err := s.js.CreateKeyValue(cfg)
 	if errors.Is(err, nats.ErrStreamNameAlreadyInUse) {
-		kv, err = s.js.KeyValue(retainedBucket)
+		if kv, err = s.js.KeyValue(retainedBucket); err == nil {
+			if st, serr := kv.Status(); serr == nil {
+				if have := st.(*nats.KeyValueBucketStatus).StreamInfo().Config.Storage; have != cfg.Storage {
+					// Not retried: only a configuration change mends it.
+					r.b.seq.fail(r.b, storageMismatch("bucket "+retainedBucket, "nats kv rm "+retainedBucket, have, cfg.Storage))
+					return nil
+				}
+			}
+		}
 	}
 	if err != nil {
 		return err

@@ -31,7 +31,10 @@ type StreamConfig struct {
 	MaxAge    time.Duration // age limit of kept messages; 0: none
 	Retry     time.Duration // how long a publish retries while the stream has no leader; default 10s
 	Logger    *slog.Logger
-	MaxMemory int64 // stream memory limit in bytes; default 256 MiB
+	MaxMemory int64 // stream size limit in bytes (memory or file); default 256 MiB
+	// Storage of the stream and of the retained bucket (storage.go);
+	// default memory.
+	Storage Storage
 	// External: the NATS server is not ours; check that it has JetStream.
 	External bool
 }
@@ -54,6 +57,11 @@ type sequencer struct {
 	// delivering is the stream sequence of the message being delivered
 	// (or the next one once it is); 0 until the first arrives.
 	delivering atomic.Uint64
+
+	// fatal is set (and failCh closed) when the stream cannot be used
+	// whatever the retries: its storage differs from the configured one.
+	fatal  atomic.Pointer[error]
+	failCh chan struct{}
 
 	retMu    sync.Mutex
 	retained *kvRetained // nil unless Retained was asked for
@@ -117,12 +125,12 @@ func NewSequencedNATS(ctx context.Context, nc *nats.Conn, prefix string, cfg Str
 	}
 	b := newNATS(nc, prefix, cfg.Logger)
 	b.seq = &sequencer{
-		js: js, retry: cfg.Retry, readyCh: make(chan struct{}), done: make(chan struct{}),
+		js: js, retry: cfg.Retry, readyCh: make(chan struct{}), done: make(chan struct{}), failCh: make(chan struct{}),
 		cfg: nats.StreamConfig{
 			Name:              cfg.Name,
 			Description:       "Herald topics: one sequence per topic for the whole cluster",
 			Subjects:          []string{prefix + ".s.>"},
-			Storage:           nats.MemoryStorage,
+			Storage:           cfg.Storage.JetStream(),
 			Replicas:          cfg.Replicas,
 			MaxMsgsPerSubject: int64(max(cfg.PerTopic, 1)),
 			MaxAge:            cfg.MaxAge,
@@ -188,6 +196,10 @@ func (b *NATS) ensureStream() {
 	for attempt := 0; ; attempt++ {
 		info, err := s.js.AddStream(&s.cfg)
 		if errors.Is(err, nats.ErrStreamNameAlreadyInUse) {
+			if old, ierr := s.js.StreamInfo(s.cfg.Name); ierr == nil && old.Config.Storage != s.cfg.Storage {
+				s.fail(b, storageMismatch("stream "+s.cfg.Name, "nats stream rm "+s.cfg.Name, old.Config.Storage, s.cfg.Storage))
+				return
+			}
 			info, err = s.js.UpdateStream(&s.cfg)
 		}
 		if err == nil {
@@ -283,6 +295,8 @@ func (b *NATS) publishSequenced(ctx context.Context, m *message.Message) error {
 			return ctx.Err()
 		case <-t.C:
 			return ErrStreamNotReady
+		case <-s.failCh:
+			return fmt.Errorf("%w: %w", ErrStreamNotReady, *s.fatal.Load())
 		case <-s.done:
 			return ErrClosed
 		}

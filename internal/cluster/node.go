@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/heraldhq/herald/internal/broker"
+	"github.com/heraldhq/herald/internal/tlsreload"
 )
 
 // SubjectPrefix is the first token of every subject Herald uses on NATS.
@@ -36,7 +37,22 @@ type Config struct {
 	Routes       []string // seed routes, host:port or nats-route://host:port (this node's own is ignored by NATS)
 	ClientListen string   // optional host:port for NATS clients (tools, other programs); default none
 
+	// Security of the embedded server (security.go): mutual TLS on routes
+	// and on the client listener, and route credentials, which the client
+	// listener asks for too.
+	TLS      TLSFiles
+	Username string
+	Password string
+
 	URL string // external NATS servers, comma-separated nats:// URLs
+	// How the node proves itself to an external NATS: TLS (CAFile checks
+	// the servers; CertFile and KeyFile are a client certificate) and one
+	// of a credentials file (JWT and NKey), user and password, or token.
+	NATSTLS      TLSFiles
+	NATSCreds    string
+	NATSUser     string
+	NATSPassword string
+	NATSToken    string
 
 	// The cluster-wide topic stream (JetStream), which gives every topic
 	// one sequence on all nodes and keeps its history. Replicas: copies
@@ -46,6 +62,14 @@ type Config struct {
 	Replicas    int
 	HistorySize int           // messages kept per topic; at least 1 is kept
 	HistoryTTL  time.Duration // their age limit; 0: none
+
+	// Storage of the stream and of every other JetStream stream and
+	// bucket the node makes (memory by default). File storage keeps them
+	// across a restart of the whole cluster; the embedded server then
+	// keeps JetStream's files in StoreDir, which must be this node's own
+	// and the same at every start (Herald uses <data_dir>/nats).
+	Storage  broker.Storage
+	StoreDir string
 
 	Logger *slog.Logger
 }
@@ -57,21 +81,23 @@ func (c Config) IsZero() bool { return c.Listen == "" && c.URL == "" && len(c.Ro
 type Node struct {
 	cfg    Config
 	srv    *server.Server // nil when connected to an external NATS
-	dir    string         // the embedded server's JetStream directory
+	dir    string         // the embedded server's temporary JetStream directory, removed at shutdown
 	broker *broker.NATS
 	log    *slog.Logger
+	tls    *tlsreload.Reloader // the route certificate, nil without cluster.tls
 }
 
 // Status is what health checks and metrics show of the membership.
 type Status struct {
 	Mode      string `json:"mode"` // "embedded" or "external"
 	Node      string `json:"node,omitempty"`
-	Connected bool   `json:"connected"`        // the node's NATS connection is up
-	Routes    int    `json:"routes"`           // peers routed to (embedded mode)
-	Seeds     int    `json:"seeds"`            // seed routes configured (embedded mode)
-	Server    string `json:"server,omitempty"` // NATS server connected to
-	Sequenced bool   `json:"sequenced"`        // topics are sequenced cluster-wide (JetStream)
-	Stream    bool   `json:"stream"`           // the sequencing stream is available
+	Connected bool   `json:"connected"`         // the node's NATS connection is up
+	Routes    int    `json:"routes"`            // peers routed to (embedded mode)
+	Seeds     int    `json:"seeds"`             // seed routes configured (embedded mode)
+	Server    string `json:"server,omitempty"`  // NATS server connected to
+	Sequenced bool   `json:"sequenced"`         // topics are sequenced cluster-wide (JetStream)
+	Stream    bool   `json:"stream"`            // the sequencing stream is available
+	Storage   string `json:"storage,omitempty"` // memory or file (sequenced only)
 	broker.NATSStats
 }
 
@@ -101,6 +127,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Name == "" {
 		cfg.Name = "herald"
 	}
+	st, err := broker.ParseStorage(string(cfg.Storage))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	cfg.Storage = st
 	n := &Node{cfg: cfg, log: cfg.Logger}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
@@ -115,6 +146,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		nats.ReconnectHandler(func(c *nats.Conn) { n.log.Info("nats reconnected", "server", c.ConnectedUrlRedacted()) }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { n.log.Warn("nats error", "err", err) }),
 	}
+	sec, err := cfg.clientSecurity(cfg.Listen != "")
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, sec...)
 	url := cfg.URL
 	if cfg.Listen != "" {
 		srv, err := n.startServer(ctx)
@@ -160,7 +196,7 @@ func (n *Node) newBroker(ctx context.Context, nc *nats.Conn) (*broker.NATS, erro
 	}
 	b, err := broker.NewSequencedNATS(ctx, nc, SubjectPrefix, broker.StreamConfig{
 		Replicas: replicas, PerTopic: n.cfg.HistorySize, MaxAge: n.cfg.HistoryTTL,
-		Logger: n.log, External: n.srv == nil,
+		Logger: n.log, External: n.srv == nil, Storage: n.cfg.Storage,
 	})
 	if errors.Is(err, broker.ErrNotSequenced) {
 		n.log.Warn("the NATS server has no JetStream: sequences and history are per node", "err", err)
@@ -185,17 +221,18 @@ func (n *Node) startServer(ctx context.Context) (*server.Server, error) {
 		// broker.Subject, well under this.
 		MaxControlLine: 8 << 10,
 		MaxPayload:     8 << 20,
-		// JetStream holds the topic stream (in memory, replicated); the
-		// directory only keeps its cluster metadata. A clustered JetStream
-		// needs routes: a node given none stays unsequenced.
+		// JetStream holds the topic stream (replicated, in memory or in
+		// StoreDir's files: Config.Storage) and its cluster metadata. A
+		// clustered JetStream needs routes: a node given none stays
+		// unsequenced.
 		JetStream:          len(n.cfg.Routes) > 0,
 		JetStreamMaxMemory: 1 << 30,
 	}
-	dir, err := os.MkdirTemp("", "herald-nats-")
+	dir, err := n.storeDir()
 	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
+		return nil, err
 	}
-	n.dir, o.StoreDir = dir, dir
+	o.StoreDir = dir
 	if o.ServerName == "" {
 		o.ServerName = n.cfg.Listen
 	}
@@ -205,6 +242,10 @@ func (n *Node) startServer(ctx context.Context) (*server.Server, error) {
 			return nil, fmt.Errorf("%w: cluster.routes: %w", ErrConfig, err)
 		}
 		o.Routes = append(o.Routes, u)
+	}
+	if err := n.secureServer(o); err != nil {
+		n.removeDir()
+		return nil, err
 	}
 	if n.cfg.ClientListen != "" {
 		h, p, err := splitHostPort(n.cfg.ClientListen)
@@ -221,7 +262,7 @@ func (n *Node) startServer(ctx context.Context) (*server.Server, error) {
 	}
 	srv, err := server.NewServer(o)
 	if err != nil {
-		os.RemoveAll(dir)
+		n.removeDir()
 		return nil, fmt.Errorf("cluster: nats server: %w", err)
 	}
 	srv.SetLoggerV2(&natsLogger{n.log}, false, false, false)
@@ -232,13 +273,50 @@ func (n *Node) startServer(ctx context.Context) (*server.Server, error) {
 	}
 	if !srv.ReadyForConnections(wait) {
 		srv.Shutdown()
-		os.RemoveAll(dir)
+		n.removeDir()
 		return nil, fmt.Errorf("cluster: nats server on %s did not start", n.cfg.Listen)
 	}
 	if n.cfg.Node == "" {
 		n.cfg.Node = o.ServerName
 	}
 	return srv, nil
+}
+
+// storeDir is the embedded server's JetStream directory: StoreDir for
+// file storage (kept), else a temporary one (removed at shutdown) that
+// holds only the cluster's metadata.
+func (n *Node) storeDir() (string, error) {
+	if n.cfg.Storage == broker.FileStorage {
+		if n.cfg.StoreDir == "" {
+			return "", fmt.Errorf("%w: file storage needs a directory (data_dir)", ErrConfig)
+		}
+		if err := os.MkdirAll(n.cfg.StoreDir, 0o700); err != nil {
+			return "", fmt.Errorf("cluster: %w", err)
+		}
+		return n.cfg.StoreDir, nil
+	}
+	dir, err := os.MkdirTemp("", "herald-nats-")
+	if err != nil {
+		return "", fmt.Errorf("cluster: %w", err)
+	}
+	n.dir = dir
+	return dir, nil
+}
+
+// removeDir removes the temporary JetStream directory, if there is one.
+func (n *Node) removeDir() {
+	if n.dir != "" {
+		os.RemoveAll(n.dir)
+	}
+}
+
+// Storage is the storage of the node's JetStream streams and buckets:
+// what a part that adds one passes along (broker.StreamConfig.Storage).
+func (n *Node) Storage() broker.Storage {
+	if n.cfg.Storage == "" {
+		return broker.MemoryStorage
+	}
+	return n.cfg.Storage
 }
 
 // RouteAddr is where the embedded server listens for routes (nil in
@@ -267,6 +345,9 @@ func (n *Node) Broker() *broker.NATS { return n.broker }
 func (n *Node) Status() Status {
 	s := Status{Mode: "external", Node: n.cfg.Node, Connected: n.broker.Connected(), NATSStats: n.broker.Stats(),
 		Sequenced: n.broker.Sequenced(), Stream: n.broker.Sequenced() && n.broker.StreamReady()}
+	if s.Sequenced {
+		s.Storage = string(n.broker.Storage())
+	}
 	if n.srv != nil {
 		s.Mode = "embedded"
 		s.Routes = n.srv.NumRemotes()
@@ -287,6 +368,8 @@ func (n *Node) Ready() error {
 		return fmt.Errorf("%w: not connected to NATS", ErrNotReady)
 	case s.Mode == "embedded" && s.Seeds > 0 && s.Routes == 0:
 		return fmt.Errorf("%w: no route to any peer", ErrNotReady)
+	case n.broker.StreamError() != nil:
+		return fmt.Errorf("%w: %w", ErrNotReady, n.broker.StreamError())
 	case s.Sequenced && !s.Stream:
 		return fmt.Errorf("%w: the cluster's topic stream is not available yet", ErrNotReady)
 	}
@@ -305,7 +388,7 @@ func (n *Node) shutdownServer() {
 	if n.srv != nil {
 		n.srv.Shutdown()
 		n.srv.WaitForShutdown()
-		os.RemoveAll(n.dir)
+		n.removeDir()
 	}
 }
 

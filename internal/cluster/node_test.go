@@ -88,6 +88,13 @@ func startCluster(t *testing.T, n int) []member {
 // again (same name and route address) after it was closed.
 func startRestartable(t *testing.T, n int) ([]member, func(i int) member) {
 	t.Helper()
+	return startRestartableWith(t, n, nil)
+}
+
+// startRestartableWith is startRestartable with each node's configuration
+// changed by with (if not nil) at each start.
+func startRestartableWith(t *testing.T, n int, with func(i int, cfg *Config)) ([]member, func(i int) member) {
+	t.Helper()
 	addrs := make([]string, n)
 	for i := range addrs {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -105,6 +112,9 @@ func startRestartable(t *testing.T, n int) ([]member, func(i int) member) {
 			if j != i {
 				cfg.Routes = append(cfg.Routes, a)
 			}
+		}
+		if with != nil {
+			with(i, &cfg)
 		}
 		node, err := Start(ctx, cfg)
 		if err != nil {

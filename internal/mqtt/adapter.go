@@ -71,6 +71,13 @@ type Options struct {
 	// connection once its session is attached (a cluster tells the other
 	// nodes, which Kick that client: takeover.go).
 	Connected func(clientID string)
+	// DeliversLater says the router delivers a publish later, on another
+	// goroutine, rather than during Publish (a cluster's stream stores and
+	// sequences it first). A publish then keeps routing out of the
+	// store's atomic section (publish.go), so that waiting for the
+	// cluster's acknowledgement does not hold back other sessions'
+	// commits.
+	DeliversLater bool
 }
 
 func (o *Options) defaults(c *core.Core) {

@@ -114,20 +114,33 @@ func (c *conn) publish(pk *packets.Packet) byte {
 	}
 	m.Publisher = c.s.Scope.SessionID
 	setMeta(m, md)
-	// The message's records (and a QoS 2 identifier's) go into one
-	// commit: after a crash, either it was published and the client's
-	// resend is recognised, or neither.
+	// On one node the router delivers in place: the message's queued
+	// copies for this node's sessions and its QoS 2 identifier go into
+	// one commit, so after a crash either it was published and the
+	// client's resend is recognised, or neither. When the router delivers
+	// later (DeliversLater: a cluster's stream), the copies are written
+	// on the delivering goroutine and commit on their own; the section
+	// then covers the identifier alone, not the wait for the stream,
+	// which would hold every other session's commit behind it.
 	// The acknowledgement waits for a commit only if something was
 	// written meanwhile (by this publish or, conservatively, any other).
 	before, counted := c.a.queuedWrites()
-	release := c.a.atomic()
+	var release func()
+	if !c.a.opts.DeliversLater {
+		release = c.a.atomic()
+	}
 	err := c.a.route(ctx, m, m.Retain)
 	if err == nil && md.qos == 2 {
+		if release == nil {
+			release = c.a.atomic()
+		}
 		c.sess.mu.Lock()
 		c.sess.rxLocked(pk.PacketID, true)
 		c.sess.mu.Unlock()
 	}
-	release()
+	if release != nil {
+		release()
+	}
 	after, _ := c.a.queuedWrites()
 	c.wrote = c.a.opts.Store != nil && (!counted || after != before)
 	if err != nil {

@@ -85,7 +85,14 @@ func (ca *CA) Client(t testing.TB, cn string) Issued {
 	return ca.issue(t, cn, x509.ExtKeyUsageClientAuth, nil)
 }
 
-func (ca *CA) issue(t testing.TB, cn string, usage x509.ExtKeyUsage, names []string) Issued {
+// Peer issues a certificate for both ends of a connection between peers
+// (cluster routes: each node accepts and dials), valid for 127.0.0.1 and
+// localhost.
+func (ca *CA) Peer(t testing.TB, cn string) Issued {
+	return ca.issue(t, cn, x509.ExtKeyUsageServerAuth, []string{"127.0.0.1", "localhost"}, x509.ExtKeyUsageClientAuth)
+}
+
+func (ca *CA) issue(t testing.TB, cn string, usage x509.ExtKeyUsage, names []string, more ...x509.ExtKeyUsage) Issued {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -97,7 +104,7 @@ func (ca *CA) issue(t testing.TB, cn string, usage x509.ExtKeyUsage, names []str
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+		ExtKeyUsage:  append([]x509.ExtKeyUsage{usage}, more...),
 	}
 	for _, n := range names {
 		if ip := net.ParseIP(n); ip != nil {
