@@ -1,0 +1,39 @@
+package herald
+
+import (
+	"github.com/heraldhq/herald/internal/broker"
+	"github.com/heraldhq/herald/internal/message"
+	"github.com/heraldhq/herald/internal/queue"
+)
+
+// clusterQueueOptions joins the STOMP queues o describes with the other
+// nodes': in a cluster with JetStream the queues live in the cluster's
+// queue stream (broker.JSQueues), so a message outlives the node that
+// holds it; without JetStream nodes hand messages to each other
+// (clusterQueues); a single node has neither.
+func (s *Server) clusterQueueOptions(o queue.Options) queue.Options {
+	if s.cluster == nil {
+		return o
+	}
+	br := s.cluster.Broker()
+	if br.Sequenced() {
+		backlog, bytes := o.Backlog, o.MaxBytes
+		if backlog <= 0 {
+			backlog = 1000 // queue.Options' defaults
+		}
+		if bytes <= 0 {
+			bytes = 64 << 20
+		}
+		js, err := br.JSQueues(broker.QueueStreamConfig{PerQueue: backlog, MaxBytes: int64(bytes)},
+			func(name string, m *message.Message, redelivered bool, r queue.Receipt) error {
+				return s.queues.Deliver(name, m, redelivered, r)
+			},
+			func(name string) int { return s.queues.Room(name) })
+		if err == nil { // it fails only for a broker without JetStream
+			o.Shared = js
+			return o
+		}
+	}
+	o.Remote = s.clusterQueues()
+	return o
+}
