@@ -30,6 +30,8 @@ func (s *Server) clusterQueueOptions(o queue.Options) queue.Options {
 			},
 			func(name string) int { return s.queues.Room(name) })
 		if err == nil { // it fails only for a broker without JetStream
+			s.metrics.GaugeFunc("herald_cluster_queue_held", "STOMP queue messages this node took from the cluster's queue stream and its consumers have not settled.",
+				func() float64 { return float64(js.Held()) })
 			o.Shared = js
 			return o
 		}

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -158,6 +160,15 @@ func TestClusterQueueSurvivesKilledNode(t *testing.T) {
 		if !held[b] {
 			extra++
 		}
+	}
+	resp, err := http.Get(nodes[1].http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "herald_cluster_queue_held ") {
+		t.Error("/metrics has no herald_cluster_queue_held")
 	}
 	t.Logf("sent %d on node2; node0's client held %d and node1's got them %v after kill -9; %d more came to node1 redelivered (taken by node0, not yet given to its client)",
 		len(sent), len(held), heldBack.Round(100*time.Millisecond), extra)
