@@ -24,11 +24,7 @@ func (s *Server) clusterQueueOptions(o queue.Options) queue.Options {
 		if bytes <= 0 {
 			bytes = 64 << 20
 		}
-		js, err := br.JSQueues(broker.QueueStreamConfig{PerQueue: backlog, MaxBytes: int64(bytes)},
-			func(name string, m *message.Message, redelivered bool, r queue.Receipt) error {
-				return s.queues.Deliver(name, m, redelivered, r)
-			},
-			func(name string) int { return s.queues.Room(name) })
+		js, err := br.JSQueues(broker.QueueStreamConfig{PerQueue: backlog, MaxBytes: int64(bytes)}, serverQueues{s})
 		if err == nil { // it fails only for a broker without JetStream
 			s.metrics.GaugeFunc("herald_cluster_queue_held", "STOMP queue messages this node took from the cluster's queue stream and its consumers have not settled.",
 				func() float64 { return float64(js.Held()) })
@@ -39,3 +35,13 @@ func (s *Server) clusterQueueOptions(o queue.Options) queue.Options {
 	o.Remote = s.clusterQueues()
 	return o
 }
+
+// serverQueues is the server's side of the cluster's queue stream: its
+// queues, made after the stream's handle they are given.
+type serverQueues struct{ s *Server }
+
+func (l serverQueues) Deliver(name string, m *message.Message, redelivered bool, r queue.Receipt) error {
+	return l.s.queues.Deliver(name, m, redelivered, r)
+}
+func (l serverQueues) Room(name string) int { return l.s.queues.Room(name) }
+func (l serverQueues) Release(name string)  { l.s.queues.Release(name) }

@@ -64,8 +64,7 @@ type JSQueues struct {
 	js      nats.JetStreamContext
 	cfg     nats.StreamConfig
 	ackWait time.Duration
-	deliver func(name string, m *message.Message, redelivered bool, r queue.Receipt) error
-	room    func(name string) int
+	local   QueueLocal
 
 	ready   chan struct{}
 	ctx     context.Context // cancelled when the broker closes
@@ -89,11 +88,19 @@ type puller struct {
 // JetStream.
 var ErrNoQueueStream = errors.New("broker: queues need JetStream")
 
-// JSQueues returns the cluster's queue store. deliver queues a pulled
-// message for one of this node's consumers (queue.Queues.Deliver); room
-// says how many more its consumers can take (queue.Queues.Room). The
-// stream is created in the background; Send waits for it.
-func (b *NATS) JSQueues(cfg QueueStreamConfig, deliver func(name string, m *message.Message, redelivered bool, r queue.Receipt) error, room func(name string) int) (*JSQueues, error) {
+// QueueLocal is this node's side of the queues (queue.Queues).
+type QueueLocal interface {
+	// Deliver queues a pulled message for one of this node's consumers.
+	Deliver(name string, m *message.Message, redelivered bool, r queue.Receipt) error
+	// Room says how many more messages the consumers can take now.
+	Room(name string) int
+	// Release gives back what waits for consumers that cannot take it.
+	Release(name string)
+}
+
+// JSQueues returns the cluster's queue store, which hands what it pulls
+// to local. The stream is created in the background; Send waits for it.
+func (b *NATS) JSQueues(cfg QueueStreamConfig, local QueueLocal) (*JSQueues, error) {
 	s := b.seq
 	if s == nil {
 		return nil, ErrNoQueueStream
@@ -123,7 +130,7 @@ func (b *NATS) JSQueues(cfg QueueStreamConfig, deliver func(name string, m *mess
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &JSQueues{
-		b: b, js: s.js, ackWait: cfg.AckWait, deliver: deliver, room: room,
+		b: b, js: s.js, ackWait: cfg.AckWait, local: local,
 		ready: make(chan struct{}), ctx: ctx,
 		pullers: make(map[string]*puller), held: make(map[*jsDelivery]struct{}),
 		cfg: nats.StreamConfig{

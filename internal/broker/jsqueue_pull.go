@@ -33,8 +33,12 @@ func (r *JSQueues) pull(ctx context.Context, p *puller) {
 				continue
 			}
 		}
-		n := r.room(p.name)
+		n := r.local.Room(p.name)
 		if n <= 0 {
+			// No pull is outstanding: what came from the last one and
+			// no consumer here can take now (one left meanwhile) goes
+			// back to the stream, for another node, rather than wait here.
+			r.local.Release(p.name)
 			select {
 			case <-ctx.Done():
 				return
@@ -143,7 +147,7 @@ func (r *JSQueues) take(name string, m *nats.Msg) {
 	r.heldMu.Lock()
 	r.held[d] = struct{}{}
 	r.heldMu.Unlock()
-	if err := r.deliver(name, env.m, redelivered, d); err != nil {
+	if err := r.local.Deliver(name, env.m, redelivered, d); err != nil {
 		d.Nack()
 	}
 }

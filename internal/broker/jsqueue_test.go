@@ -56,11 +56,7 @@ func startQueueNode(t *testing.T, srv *server.Server, cfg QueueStreamConfig) *qn
 		t.Fatal(err)
 	}
 	n := &qnode{b: b}
-	n.js, err = b.JSQueues(cfg,
-		func(name string, m *message.Message, redelivered bool, r queue.Receipt) error {
-			return n.qs.Deliver(name, m, redelivered, r)
-		},
-		func(name string) int { return n.qs.Room(name) })
+	n.js, err = b.JSQueues(cfg, nodeQueues{n})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +64,16 @@ func startQueueNode(t *testing.T, srv *server.Server, cfg QueueStreamConfig) *qn
 	t.Cleanup(func() { b.Close() })
 	return n
 }
+
+// nodeQueues is a node's QueueLocal: its queue.Queues, made after the
+// JSQueues they use.
+type nodeQueues struct{ n *qnode }
+
+func (l nodeQueues) Deliver(name string, m *message.Message, redelivered bool, r queue.Receipt) error {
+	return l.n.qs.Deliver(name, m, redelivered, r)
+}
+func (l nodeQueues) Room(name string) int { return l.n.qs.Room(name) }
+func (l nodeQueues) Release(name string)  { l.n.qs.Release(name) }
 
 // taker is a queue.Consumer that keeps what it takes, signalling each.
 type taker struct {
@@ -305,12 +311,55 @@ func TestJSQueueLimits(t *testing.T) {
 		t.Fatalf("third send: %v, want ErrFull", err)
 	}
 	send(t, a, "other", "1") // per queue
-	if _, err := a.b.JSQueues(QueueStreamConfig{Storage: "disk"}, nil, nil); err == nil {
+	if _, err := a.b.JSQueues(QueueStreamConfig{Storage: "disk"}, nil); err == nil {
 		t.Fatal("storage \"disk\" accepted")
 	}
-	if _, err := (&NATS{}).JSQueues(QueueStreamConfig{}, nil, nil); !errors.Is(err, ErrNoQueueStream) {
+	if _, err := (&NATS{}).JSQueues(QueueStreamConfig{}, nil); !errors.Is(err, ErrNoQueueStream) {
 		t.Fatalf("unsequenced: %v", err)
 	}
 }
 
 var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+func TestJSQueueMessageNoConsumerCanTakeGoesToAnotherNode(t *testing.T) {
+	srv := startJetStream(t)
+	a, b := startQueueNode(t, srv, QueueStreamConfig{}), startQueueNode(t, srv, QueueStreamConfig{})
+	// Node a has two consumers of credit 1: it asks the stream for 2.
+	x, y := newTaker(), newTaker()
+	q, err := a.qs.Subscribe("q", x, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.qs.Subscribe("q", y, 1); err != nil {
+		t.Fatal(err)
+	}
+	send(t, b, "q", "p")
+	var holder, other *taker
+	select {
+	case <-x.signal:
+		holder, other = x, y
+	case <-y.signal:
+		holder, other = y, x
+	case <-time.After(30 * time.Second):
+		t.Fatal("p not delivered on a")
+	}
+	// The consumer with room leaves while a's pull still asks for one
+	// more: the next message reaches a, where no consumer can take it.
+	q.Unsubscribe(other)
+	send(t, b, "q", "m")
+	z := newTaker()
+	qz, err := b.qs.Subscribe("q", z, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := z.wait(t, qz, 1)
+	if string(got[0].Msg.Data) != "m" {
+		t.Fatalf("b got %q, want m", got[0].Msg.Data)
+	}
+	if len(holder.entries(q)) != 1 {
+		t.Fatalf("a's consumer took %d, want p only", len(holder.entries(q)))
+	}
+	qz.Ack(z, got...)
+	q.Unsubscribe(holder)
+	qz.Unsubscribe(z)
+}

@@ -98,6 +98,37 @@ func (qs *Queues) Room(name string) int {
 	return max(n-len(q.backlog), 0)
 }
 
+// Release gives back to the Shared store what waits here for name's
+// consumers: none of them can take it now. The store calls it when it
+// has no pull outstanding, so that a message that came as a consumer
+// left goes to another node rather than wait for this one's.
+func (qs *Queues) Release(name string) {
+	q, _ := qs.get(name, false)
+	if q == nil {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.pickable() {
+		return // taken meanwhile: let dispatch run
+	}
+	q.backlog = q.giveBack(q.backlog)
+	if len(q.backlog) == 0 {
+		q.backlog = nil
+	}
+}
+
+// pickable reports whether a consumer could take a message now. Called
+// with q.mu held.
+func (q *Queue) pickable() bool {
+	for _, k := range q.consumers {
+		if !k.gone && (k.credit == 0 || len(k.inflight) < k.credit) {
+			return true
+		}
+	}
+	return false
+}
+
 // wake tells the Shared store that q's consumers may take more. Called
 // with q.mu held.
 func (q *Queue) wake() {
