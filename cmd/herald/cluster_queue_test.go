@@ -246,7 +246,6 @@ func TestClusterQueueNackAndDisconnectGiveBack(t *testing.T) {
 	}
 	taker := queueConsumer(t, nodes[1], discDest, map[string]string{"MODE": "ack"})
 	leaver.waitLine(t, "node0's client to disconnect", func(l string) bool { return l == "done" })
-	gone := time.Now()
 	for range 5 {
 		d := taker.nextDelivery(t, "the messages given back by node0's client")
 		if !left[d.Body] || !d.Redelivered {
@@ -254,5 +253,26 @@ func TestClusterQueueNackAndDisconnectGiveBack(t *testing.T) {
 		}
 		delete(left, d.Body)
 	}
-	t.Logf("disconnect: node1 got the 5 messages %v after node0's client left", time.Since(gone).Round(10*time.Millisecond))
+
+	// Transactions: an ACK inside a transaction acknowledges at COMMIT,
+	// not at ABORT. node0's first client ACKs three messages in aborted
+	// transactions and leaves: the three come back (to its second
+	// client, marked redelivered), which ACKs them in committed ones and
+	// leaves: they do not come back, and a consumer on node1 gets the
+	// next message sent, first.
+	const txDest = "/queue/tx"
+	aborter := queueConsumer(t, nodes[0], txDest, map[string]string{"MODE": "tx-abort", "COUNT": "3"})
+	queueSender(t, nodes[2], txDest, "t-", 3, 0).waitSent(t, 30*time.Second)
+	aborter.waitLine(t, "the aborting client to finish", func(l string) bool { return l == "done" })
+	committer := queueConsumer(t, nodes[0], txDest, map[string]string{"MODE": "tx-commit", "COUNT": "3"})
+	for range 3 {
+		if d := committer.nextDelivery(t, "the messages whose ACK was aborted"); !d.Redelivered || !strings.HasPrefix(d.Body, "t-") {
+			t.Fatalf("after ABORT: %+v, want one of t-0..2 redelivered", d)
+		}
+	}
+	committer.waitLine(t, "the committing client to finish", func(l string) bool { return l == "done" })
+	queueSender(t, nodes[2], txDest, "after-", 1, 0).waitSent(t, 30*time.Second)
+	if d := queueConsumer(t, nodes[1], txDest, map[string]string{"MODE": "ack"}).nextDelivery(t, "the message after the transactions"); d.Body != "after-0" || d.Redelivered {
+		t.Fatalf("after COMMIT: node1 got %+v first, want after-0", d)
+	}
 }

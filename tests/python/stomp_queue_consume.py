@@ -7,6 +7,8 @@ optional), MODE:
   ack         acknowledge each message
   nack-first  NACK a message delivered for the first time, ACK one
               redelivered
+  tx-commit   ACK each message inside a transaction, then COMMIT it
+  tx-abort    ACK each message inside a transaction, then ABORT it
 COUNT, if set: after that many messages, print "done" and DISCONNECT
 (acknowledging nothing more). Prints "ready" once the subscription is
 confirmed by a receipt."""
@@ -61,6 +63,14 @@ while True:
             conn.ack(f.headers["ack"])
         elif mode == "nack-first":
             conn.nack(f.headers["ack"])
+        elif mode in ("tx-commit", "tx-abort"):
+            tx = "tx-%d" % n
+            conn.begin(transaction=tx)
+            conn.ack(f.headers["ack"], transaction=tx)
+            if mode == "tx-commit":
+                conn.commit(transaction=tx)
+            else:
+                conn.abort(transaction=tx)
     n += 1
     if count and n >= count:
         print("done", flush=True)
