@@ -174,9 +174,10 @@ func TestClusterQueueSurvivesKilledNode(t *testing.T) {
 		len(sent), len(held), heldBack.Round(100*time.Millisecond), extra)
 }
 
-// TestClusterQueueNackAndDisconnectGiveBack: a NACK on one node, and a
-// client that disconnects holding messages unacknowledged, return the
-// messages to the cluster's queue at once, for a consumer on any node.
+// TestClusterQueueNackAndDisconnectGiveBack: a NACK on one node, a
+// client that disconnects holding messages unacknowledged, and one whose
+// node shuts down, return the messages to the cluster's queue at once,
+// for a consumer on any node; an ACK in a transaction counts at COMMIT.
 func TestClusterQueueNackAndDisconnectGiveBack(t *testing.T) {
 	testutil.Need(t, "/usr/bin/python3")
 	bin := buildBinary(t, t.TempDir())
@@ -275,4 +276,25 @@ func TestClusterQueueNackAndDisconnectGiveBack(t *testing.T) {
 	if d := queueConsumer(t, nodes[1], txDest, map[string]string{"MODE": "ack"}).nextDelivery(t, "the message after the transactions"); d.Body != "after-0" || d.Redelivered {
 		t.Fatalf("after COMMIT: node1 got %+v first, want after-0", d)
 	}
+
+	// A graceful shutdown (SIGTERM) of a node closes its clients: what
+	// they held unacknowledged goes to a consumer on another node.
+	const stopDest = "/queue/shutdown"
+	holder := queueConsumer(t, nodes[0], stopDest, map[string]string{"MODE": "hold"})
+	queueSender(t, nodes[2], stopDest, "s-", 4, 0).waitSent(t, 30*time.Second)
+	held := map[string]bool{}
+	for range 4 {
+		held[holder.nextDelivery(t, "the messages on node0").Body] = true
+	}
+	next := queueConsumer(t, nodes[1], stopDest, map[string]string{"MODE": "ack"})
+	stopping := time.Now()
+	nodes[0].stop(t)
+	for range 4 {
+		d := next.nextDelivery(t, "the messages node0 held when it shut down")
+		if !held[d.Body] || !d.Redelivered {
+			t.Fatalf("node1 got %+v, want one of %v, redelivered", d, held)
+		}
+		delete(held, d.Body)
+	}
+	t.Logf("shutdown: node1 got the 4 messages %v after node0 was told to stop", time.Since(stopping).Round(10*time.Millisecond))
 }
