@@ -311,6 +311,11 @@ func TestJSQueueLimits(t *testing.T) {
 		t.Fatalf("third send: %v, want ErrFull", err)
 	}
 	send(t, a, "other", "1") // per queue
+	b := startQueueNode(t, startJetStream(t), QueueStreamConfig{MaxBytes: 4 << 10})
+	err = b.qs.SendContext(context.Background(), "big", &message.Message{Topic: "big", Data: make([]byte, 8<<10)})
+	if !errors.Is(err, queue.ErrTooManyBytes) {
+		t.Fatalf("a message over the stream's bytes: %v, want ErrTooManyBytes", err)
+	}
 	if _, err := a.b.JSQueues(QueueStreamConfig{Storage: "disk"}, nil); err == nil {
 		t.Fatal("storage \"disk\" accepted")
 	}
