@@ -69,7 +69,7 @@ func (s *Server) SendToQueue(ctx context.Context, name string, data []byte, opts
 		o(m)
 	}
 	m.Topic = name // a queue message's Topic is its queue's name
-	if err := s.queues.Send(name, m); err != nil {
+	if err := s.queues.SendContext(ctx, name, m); err != nil {
 		if errors.Is(err, queue.ErrFull) || errors.Is(err, queue.ErrTooManyBytes) || errors.Is(err, queue.ErrTooMany) {
 			err = fmt.Errorf("%w: %w", ErrQueueFull, err)
 		}
@@ -82,7 +82,7 @@ func (s *Server) SendToQueue(ctx context.Context, name string, data []byte, opts
 // ServeSTOMP, both sharing one set of queues.
 func (s *Server) registerSTOMP() {
 	o := s.opts.STOMP
-	s.queues = s.opts.durable.openQueues(queue.Options{Backlog: o.QueueBacklog, MaxBytes: o.QueueMemory, Remote: s.clusterQueues()})
+	s.queues = s.opts.durable.openQueues(s.clusterQueueOptions(queue.Options{Backlog: o.QueueBacklog, MaxBytes: o.QueueMemory}))
 	a := stomp.New(stomp.Config{
 		Server:           "Herald/" + moduleVersion(),
 		HeartBeatSend:    o.HeartBeatSend,

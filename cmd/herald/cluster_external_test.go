@@ -101,6 +101,18 @@ func TestClusterExternalNATSJetStream(t *testing.T) {
 			t.Fatalf("resumed on js1: got %v, want %s", got, want)
 		}
 	}
+
+	// STOMP queues live in the external server's queue stream too: sent
+	// on js0 before any consumer, consumed on js1 (cluster_queue_test.go).
+	if _, err := exec.LookPath("/usr/bin/python3"); err == nil {
+		queueSender(t, nodes[0], "/queue/ext", "q-", 3, 0).waitSent(t, 30*time.Second)
+		qc := queueConsumer(t, nodes[1], "/queue/ext", map[string]string{"MODE": "ack"})
+		for k := range 3 {
+			if d := qc.nextDelivery(t, "the queue's messages on js1"); d.Body != fmt.Sprintf("q-%d", k) || d.Redelivered {
+				t.Fatalf("js1 got %+v, want q-%d", d, k)
+			}
+		}
+	}
 }
 
 func TestClusterExternalNATS(t *testing.T) {

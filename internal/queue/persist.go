@@ -65,13 +65,18 @@ func (q *Queue) keep(e *Entry) {
 
 // sent marks e delivered to a consumer that acknowledges.
 func (q *Queue) sent(e *Entry) {
-	if kv := q.qs.opts.Store; kv != nil {
+	if kv := q.qs.opts.Store; kv != nil && e.receipt == nil {
 		kv.Put(bucketSent, entryKey(q.name, e.ID), []byte{recordVersion})
 	}
 }
 
-// forget deletes e: acknowledged.
+// forget deletes e: acknowledged (in the Shared store for an entry
+// taken from there).
 func (q *Queue) forget(e *Entry) {
+	if e.receipt != nil {
+		e.receipt.Ack()
+		return
+	}
 	if kv := q.qs.opts.Store; kv != nil {
 		k := entryKey(q.name, e.ID)
 		kv.Delete(bucketQueue, k)

@@ -41,6 +41,9 @@ type Options struct {
 
 	// Remote, if set, joins these queues with other nodes' (remote.go).
 	Remote Remote
+	// Shared, if set, keeps the messages in a store the cluster shares
+	// (shared.go); Remote is then not used.
+	Shared Shared
 }
 
 // Entry is one message in a queue.
@@ -52,6 +55,7 @@ type Entry struct {
 	// consumer reads it in Take.
 	Redelivered bool
 	size        int
+	receipt     Receipt // taken from the Shared store; nil otherwise
 }
 
 // Consumer receives a queue's messages.
@@ -181,9 +185,14 @@ func (qs *Queues) Subscribe(name string, c Consumer, credit int) (*Queue, error)
 	defer q.mu.Unlock()
 	q.consumers = append(q.consumers, &consumer{c: c, credit: max(credit, 0)})
 	q.dispatch()
-	if len(q.consumers) == 1 && qs.opts.Remote != nil {
-		qs.opts.Remote.Interest(name, true) // under q.mu: transitions stay in order
+	switch {
+	case len(q.consumers) > 1:
+	case qs.opts.Shared != nil:
+		qs.opts.Shared.Interest(name, true) // under q.mu: transitions stay in order
+	case qs.opts.Remote != nil:
+		qs.opts.Remote.Interest(name, true)
 	}
+	q.wake()
 	return q, nil
 }
 
@@ -206,7 +215,8 @@ func (qs *Queues) Len(name string) (waiting, unacked int) {
 func (q *Queue) Name() string { return q.name }
 
 // Unsubscribe removes c; what it held unacknowledged goes back to the
-// front of the queue, marked redelivered, for the other consumers.
+// front of the queue, marked redelivered, for the other consumers (or
+// back to the Shared store, for a consumer on any node).
 func (q *Queue) Unsubscribe(c Consumer) {
 	q.mu.Lock()
 	for i, k := range q.consumers {
@@ -217,14 +227,20 @@ func (q *Queue) Unsubscribe(c Consumer) {
 		if q.next > i {
 			q.next--
 		}
-		q.requeue(k.inflight)
+		q.requeue(q.giveBack(k.inflight))
 		k.inflight = nil
-		if len(q.consumers) == 0 && q.qs.opts.Remote != nil {
+		switch {
+		case len(q.consumers) > 0:
+		case q.qs.opts.Shared != nil:
+			q.qs.opts.Shared.Interest(q.name, false)
+			q.releaseShared()
+		case q.qs.opts.Remote != nil:
 			q.qs.opts.Remote.Interest(q.name, false)
 		}
 		break
 	}
 	q.dispatch()
+	q.wake()
 	empty := len(q.consumers) == 0 && len(q.backlog) == 0
 	q.mu.Unlock()
 	if empty {
@@ -238,7 +254,8 @@ func (q *Queue) Ack(c Consumer, entries ...*Entry) {
 }
 
 // Nack puts entries c refused back at the front of the queue, marked
-// redelivered.
+// redelivered (those from a Shared store back in the store, for a
+// consumer on any node).
 func (q *Queue) Nack(c Consumer, entries ...*Entry) {
 	q.settle(c, entries, true)
 }
@@ -269,8 +286,9 @@ func (q *Queue) settle(c Consumer, entries []*Entry, requeue bool) {
 	if len(k.inflight) == 0 {
 		k.inflight = nil
 	}
-	q.requeue(back)
+	q.requeue(q.giveBack(back))
 	q.dispatch()
+	q.wake()
 }
 
 func (q *Queue) find(c Consumer) *consumer {

@@ -1,6 +1,10 @@
 package queue
 
-import "github.com/heraldhq/herald/internal/message"
+import (
+	"context"
+
+	"github.com/heraldhq/herald/internal/message"
+)
 
 // Remote joins a node's queues with the other nodes' of a cluster, so that
 // a queue message goes to one consumer in the whole cluster: a message
@@ -16,10 +20,19 @@ type Remote interface {
 	Interest(name string, on bool)
 }
 
-// Send queues m for one consumer of name: on this node if it has one (or
+// Send is SendContext without a deadline of its own.
+func (qs *Queues) Send(name string, m *message.Message) error {
+	return qs.SendContext(context.Background(), name, m)
+}
+
+// SendContext queues m for one consumer of name: in the cluster's Shared
+// store if there is one; else on this node if it has a consumer (or
 // without a Remote), else on a node of the cluster that has one, else
 // here, waiting for a consumer. m must not be modified after.
-func (qs *Queues) Send(name string, m *message.Message) error {
+func (qs *Queues) SendContext(ctx context.Context, name string, m *message.Message) error {
+	if qs.opts.Shared != nil {
+		return qs.opts.Shared.Send(ctx, name, m)
+	}
 	if qs.opts.Remote != nil && !qs.hasConsumers(name) && qs.opts.Remote.Send(name, m) {
 		return nil
 	}

@@ -82,7 +82,7 @@ func (c *conn) deliverTo(dst dest, raw string, m *message.Message) *stompError {
 		}
 		m.Topic = dst.name // a queue message's Topic is its queue's name
 		m.Publisher = c.s.Scope.SessionID
-		if err := c.a.cfg.Queues.Send(dst.name, m); err != nil {
+		if err := c.a.cfg.Queues.SendContext(ctx, dst.name, m); err != nil {
 			return c.refused("send to", raw, err)
 		}
 	case destTempQueue:
