@@ -145,6 +145,11 @@ func (s *Server) clusterMQTT(o mqtt.Options) mqtt.Options {
 	// Tell the other nodes of each MQTT client id that connects here
 	// (clusterTakeover).
 	o.Connected = func(cid string) { _ = br.Announce("mqtt-connected", cid) }
+	// Share groups balance over the whole cluster when it has JetStream
+	// (else over each node's members).
+	if sh := br.Shares(broker.ShareConfig{}); sh != nil && o.Shares == nil {
+		o.Shares = sh
+	}
 	return o
 }
 
