@@ -162,22 +162,26 @@ func (j *shareJoin) bind(ctx context.Context) (*nats.Subscription, error) {
 	}
 	opCtx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	if _, err := s.js.ConsumerInfo(s.cfg.Name, name, nats.Context(opCtx)); errors.Is(err, nats.ErrConsumerNotFound) {
-		_, err = s.js.AddConsumer(s.cfg.Name, cfg, nats.Context(opCtx))
+	info, err := s.js.ConsumerInfo(s.cfg.Name, name, nats.Context(opCtx))
+	if errors.Is(err, nats.ErrConsumerNotFound) {
+		info, err = s.js.AddConsumer(s.cfg.Name, cfg, nats.Context(opCtx))
 		if errors.Is(err, nats.ErrConsumerMultipleFilterSubjectsNotSupported) {
 			// A server before 2.10: one subject, every topic; the
 			// filter is matched here anyway.
 			cfg.FilterSubjects, cfg.FilterSubject = nil, j.s.b.prefix+".s.>"
-			_, err = s.js.AddConsumer(s.cfg.Name, cfg, nats.Context(opCtx))
+			info, err = s.js.AddConsumer(s.cfg.Name, cfg, nats.Context(opCtx))
 		}
 		var apiErr *nats.APIError
-		if err != nil && !(errors.As(err, &apiErr) && apiErr.ErrorCode == nats.JSErrCodeConsumerAlreadyExists) {
-			return nil, err // another node may have gone first: that is fine
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == nats.JSErrCodeConsumerAlreadyExists {
+			info, err = s.js.ConsumerInfo(s.cfg.Name, name, nats.Context(opCtx)) // another node went first
 		}
-	} else if err != nil {
+	}
+	if err != nil {
 		return nil, err
 	}
-	return s.js.PullSubscribe("", name, nats.Bind(s.cfg.Name, name), nats.Context(opCtx))
+	// No nats.Context here: it would end the subscription with opCtx.
+	// The subject must be the consumer's single filter, if it has one.
+	return s.js.PullSubscribe(info.Config.FilterSubject, name, nats.Bind(s.cfg.Name, name))
 }
 
 // pull fetches while this node has room, until ctx ends or the
