@@ -187,6 +187,7 @@ func (j *shareJoin) bind(ctx context.Context) (*nats.Subscription, error) {
 // pull fetches while this node has room, until ctx ends or the
 // subscription fails.
 func (j *shareJoin) pull(ctx context.Context, sub *nats.Subscription) error {
+	var lastPull time.Time
 	for {
 		limit := j.s.cfg.Held
 		if !j.online() {
@@ -195,7 +196,7 @@ func (j *shareJoin) pull(ctx context.Context, sub *nats.Subscription) error {
 		j.mu.Lock()
 		room := limit - len(j.held)
 		j.mu.Unlock()
-		if room <= 0 {
+		if room <= 0 && time.Since(lastPull) < j.s.cfg.Inactive/3 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -204,6 +205,10 @@ func (j *shareJoin) pull(ctx context.Context, sub *nats.Subscription) error {
 			}
 			continue
 		}
+		// Full for a while: pull one anyway, or the stream would take
+		// the group for abandoned (InactiveThreshold).
+		room = max(room, 1)
+		lastPull = time.Now()
 		// Messages come as they arrive, up to room of them, while the
 		// request lasts.
 		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
