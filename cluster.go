@@ -207,6 +207,11 @@ func (s *Server) clusterMetrics() {
 	s.metrics.CounterFunc("herald_cluster_messages_in_total", "Messages published on other nodes and received here.", func() float64 { return float64(st().In) })
 	s.metrics.CounterFunc("herald_cluster_messages_bad_total", "Messages received from NATS that were not Herald envelopes.", func() float64 { return float64(st().Bad) })
 	s.metrics.CounterFunc("herald_cluster_messages_dropped_total", "Messages NATS dropped because this node fell behind.", func() float64 { return float64(st().Dropped) })
+	if sh := s.cluster.Broker().Shares(broker.ShareConfig{}); sh != nil {
+		s.metrics.CounterFunc("herald_cluster_shared_delivered_total", "MQTT shared-subscription messages the cluster gave this node's members.", func() float64 { return float64(sh.Stats().Delivered) })
+		s.metrics.CounterFunc("herald_cluster_shared_redelivered_total", "Of those, messages given out before (by a node that was lost, or given back).", func() float64 { return float64(sh.Stats().Redelivered) })
+		s.metrics.CounterFunc("herald_cluster_shared_given_back_total", "Shared-subscription messages this node gave back to their group (a member's session ended before it had them).", func() float64 { return float64(sh.Stats().GivenBack) })
+	}
 }
 
 // closeCluster leaves the cluster, after the router has stopped using the

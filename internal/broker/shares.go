@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -27,6 +28,20 @@ type Shares struct {
 	ctx    context.Context // cancelled when the broker closes
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	delivered, redelivered, givenBack atomic.Uint64
+}
+
+// ShareStats counts what this node's parts of share groups did.
+type ShareStats struct {
+	Delivered   uint64 // messages handed to a member here
+	Redelivered uint64 // of which the stream had given out before (a lost node's, or given back)
+	GivenBack   uint64 // stream messages handed back to the group (a member's session ended first)
+}
+
+// Stats returns the node's share-group counters.
+func (s *Shares) Stats() ShareStats {
+	return ShareStats{Delivered: s.delivered.Load(), Redelivered: s.redelivered.Load(), GivenBack: s.givenBack.Load()}
 }
 
 // ShareConfig tunes Shares; zero fields take the defaults.
@@ -212,7 +227,7 @@ func (j *shareJoin) pull(ctx context.Context, sub *nats.Subscription) error {
 		// Messages come as they arrive, up to room of them, while the
 		// request lasts.
 		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		batch, err := sub.FetchBatch(min(room, 64), nats.Context(fctx))
+		batch, err := sub.FetchBatch(min(room, 32), nats.Context(fctx))
 		if err != nil {
 			cancel()
 			if ctx.Err() != nil {
@@ -249,6 +264,10 @@ func (j *shareJoin) handle(msg *nats.Msg) {
 		_ = msg.Term()
 		return
 	}
+	redelivered := false
+	if md, err := msg.Metadata(); err == nil && md.NumDelivered > 1 {
+		redelivered = true
+	}
 	h := &heldShare{left: len(envs)}
 	j.mu.Lock()
 	j.held[msg] = h
@@ -267,6 +286,10 @@ func (j *shareJoin) handle(msg *nats.Msg) {
 		m.Time = now
 		if !env.time.IsZero() && env.time.Before(now) {
 			m.Time = env.time
+		}
+		j.s.delivered.Add(1)
+		if redelivered {
+			j.s.redelivered.Add(1)
 		}
 		var once sync.Once
 		j.deliver(m, func(ok bool) { once.Do(func() { j.settle(msg, h, ok) }) })
@@ -288,6 +311,7 @@ func (j *shareJoin) settle(msg *nats.Msg, h *heldShare, ok bool) {
 		return
 	}
 	if h.nak {
+		j.s.givenBack.Add(1)
 		_ = msg.Nak()
 	} else {
 		_ = msg.Ack()
