@@ -306,3 +306,51 @@ func TestClusterSharedSubscriptions(t *testing.T) {
 		}
 	})
 }
+
+// TestClusterSharedSubscriptionsExternalNATS: against Debian's
+// nats-server 2.9 (no multiple filter subjects on a consumer), a share
+// group with a wildcard filter still gets each message once over two
+// nodes (its consumer then takes the whole stream, filtered by each node).
+func TestClusterSharedSubscriptionsExternalNATS(t *testing.T) {
+	natsBin := testutil.Need(t, "nats-server")
+	testutil.Need(t, "mosquitto_sub")
+	testutil.Need(t, "mosquitto_pub")
+	testutil.Need(t, "stdbuf")
+	bin := buildBinary(t, t.TempDir())
+	port := freePort(t)
+	startNATSServer(t, natsBin, port, "-js", "-sd", t.TempDir())
+	url := "nats://127.0.0.1:" + port
+	nodes := []*heraldProc{
+		startHerald(t, bin, "js0", "--nats-url", url),
+		startHerald(t, bin, "js1", "--nats-url", url),
+	}
+	for _, n := range nodes {
+		n.waitReady(t, 0)
+	}
+	waitMeshProcs(t, nodes)
+	arrived := make(chan struct{}, 1)
+	members := []*shareMember{
+		startMember(t, nodes[0], "e-a", "$share/e/ext/+/#", arrived),
+		startMember(t, nodes[1], "e-b", "$share/e/ext/+/#", arrived),
+	}
+	warmUp(t, nodes[0], "ext/warm", members, arrived)
+	const n = 40
+	want := payloadList("e", n)
+	publishLines(t, nodes[0], "ext/a/b", want, 0, nil)
+	publishLines(t, nodes[0], "other/a/b", payloadList("x", 5), 0, nil) // not the group's
+	publishLines(t, nodes[0], "ext/end", []string{"end"}, 0, nil)
+	total := waitAll(t, "group e", members, arrived, "e", append(want, "end"))
+	for _, w := range want {
+		if total[w] != 1 {
+			t.Errorf("%s received %d times, want once", w, total[w])
+		}
+	}
+	if others, _ := counts(members, "x"); len(others) != 0 {
+		t.Errorf("the group got other/a/b messages: %v", others)
+	}
+	_, per := counts(members, "e")
+	t.Logf("per member: %v", per)
+	if per[0] == 0 || per[1] == 0 {
+		t.Errorf("not balanced over the nodes: %v", per)
+	}
+}
