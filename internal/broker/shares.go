@@ -205,13 +205,17 @@ func (j *shareJoin) pull(ctx context.Context, sub *nats.Subscription) error {
 	var lastPull time.Time
 	for {
 		limit := j.s.cfg.Held
-		if !j.online() {
+		online := j.online()
+		if !online {
 			limit = max(limit/16, 1)
 		}
 		j.mu.Lock()
 		room := limit - len(j.held)
 		j.mu.Unlock()
-		if room <= 0 && time.Since(lastPull) < j.s.cfg.Inactive/3 {
+		// Members all away: leave the messages to the nodes whose members
+		// are connected, while one of them is pulling.
+		wait := room <= 0 || !online && j.othersPulling(ctx)
+		if wait && time.Since(lastPull) < j.s.cfg.Inactive/3 {
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -220,13 +224,14 @@ func (j *shareJoin) pull(ctx context.Context, sub *nats.Subscription) error {
 			}
 			continue
 		}
-		// Full for a while: pull one anyway, or the stream would take
+		// Waiting for a while: pull one anyway, or the stream would take
 		// the group for abandoned (InactiveThreshold).
 		room = max(room, 1)
 		lastPull = time.Now()
 		// Messages come as they arrive, up to room of them, while the
-		// request lasts.
-		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		// request lasts: a second, so that a node whose members have all
+		// gone away stops taking messages within about that.
+		fctx, cancel := context.WithTimeout(ctx, time.Second)
 		batch, err := sub.FetchBatch(min(room, 32), nats.Context(fctx))
 		if err != nil {
 			cancel()
@@ -254,6 +259,16 @@ func (j *shareJoin) pull(ctx context.Context, sub *nats.Subscription) error {
 			return err
 		}
 	}
+}
+
+// othersPulling reports whether another node is waiting for the group's
+// messages (this node has no request open now); it errs towards pulling.
+func (j *shareJoin) othersPulling(ctx context.Context) bool {
+	s := j.s.b.seq
+	opCtx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	info, err := s.js.ConsumerInfo(s.cfg.Name, shareConsumer(j.key), nats.Context(opCtx))
+	return err == nil && info.NumWaiting > 0
 }
 
 // handle delivers the messages of one stream message.
