@@ -199,6 +199,11 @@ func (s *Server) clusterMQTT(o mqtt.Options) mqtt.Options {
 	o.Connected = func(cid string) { _ = br.Announce("mqtt-connected", cid) }
 	// The stream delivers a publish later, on the broker's goroutine.
 	o.DeliversLater = br.Sequenced()
+	// Share groups balance over the whole cluster when it has JetStream
+	// (else over each node's members).
+	if sh := br.Shares(broker.ShareConfig{}); sh != nil && o.Shares == nil {
+		o.Shares = sh
+	}
 	return o
 }
 
@@ -290,6 +295,11 @@ func (s *Server) routeMetrics() {
 	m.CounterVecFunc("herald_cluster_route_bytes_out_total", "Bytes sent to a peer over its routes.", "peer", per(func(r cluster.RouteStats) float64 { return float64(r.OutBytes) }))
 	m.GaugeVecFunc("herald_cluster_route_pending_bytes", "Bytes queued for a peer and not yet written.", "peer", per(func(r cluster.RouteStats) float64 { return float64(r.Pending) }))
 	m.GaugeVecFunc("herald_cluster_route_rtt_seconds", "The last measured round trip to a peer (the longest of its routes).", "peer", per(func(r cluster.RouteStats) float64 { return r.RTT.Seconds() }))
+	if sh := s.cluster.Broker().Shares(broker.ShareConfig{}); sh != nil {
+		s.metrics.CounterFunc("herald_cluster_shared_delivered_total", "MQTT shared-subscription messages the cluster gave this node's members.", func() float64 { return float64(sh.Stats().Delivered) })
+		s.metrics.CounterFunc("herald_cluster_shared_redelivered_total", "Of those, messages given out before (by a node that was lost, or given back).", func() float64 { return float64(sh.Stats().Redelivered) })
+		s.metrics.CounterFunc("herald_cluster_shared_given_back_total", "Shared-subscription messages this node gave back to their group (a member's session ended before it had them).", func() float64 { return float64(sh.Stats().GivenBack) })
+	}
 }
 
 // closeCluster leaves the cluster, after the router has stopped using the

@@ -60,6 +60,9 @@ type NATS struct {
 
 	seq *sequencer // nil when unsequenced
 
+	sharesMu sync.Mutex
+	shares   *Shares // nil until Shares is called (shares.go)
+
 	closeOnce sync.Once
 	out, in   atomic.Uint64
 	bad       atomic.Uint64
@@ -227,6 +230,11 @@ func (b *NATS) Flush(ctx context.Context) error {
 // receiving and closes the connection. It is idempotent.
 func (b *NATS) Close() error {
 	b.closeOnce.Do(func() {
+		b.sharesMu.Lock()
+		if b.shares != nil {
+			b.shares.close()
+		}
+		b.sharesMu.Unlock()
 		if b.seq != nil {
 			b.seq.stop()
 		}

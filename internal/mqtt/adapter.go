@@ -78,6 +78,10 @@ type Options struct {
 	// cluster's acknowledgement does not hold back other sessions'
 	// commits.
 	DeliversLater bool
+	// Shares, if set, serves shared subscriptions for a whole cluster
+	// (sharecluster.go): each message of a share group goes to one member
+	// in the cluster, not one per node.
+	Shares Shares
 }
 
 func (o *Options) defaults(c *core.Core) {
@@ -159,6 +163,8 @@ type Adapter struct {
 
 	gmu    sync.Mutex // guards groups; held across the router calls that add or remove one
 	groups map[string]*group
+
+	tickets sync.Map // *message.Message -> func(bool): a cluster group's message not yet settled (sharecluster.go)
 
 	connected atomic.Int64
 	received  atomic.Uint64 // PUBLISH packets from clients

@@ -181,6 +181,8 @@ func (c *conn) onPubrec(pk *packets.Packet) {
 	}
 	e := ss.inflight.at(i)
 	e.rel = true
+	// The client has it: a cluster group need not redeliver it.
+	ss.a.settle(e.m, true)
 	e.m, e.ids = nil, nil // delivered: only the packet identifier is left to release
 	ss.markLocked(e)
 	// Released only once stored: a restart then resends PUBREL, never

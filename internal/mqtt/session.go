@@ -126,6 +126,7 @@ func (ss *session) deliverShared(m *message.Message, sub *subscription) {
 
 func (ss *session) deliverSharedLocked(m *message.Message, sub *subscription) {
 	if ss.ended {
+		ss.a.settle(m, false)
 		return
 	}
 	if ss.holding {
@@ -142,6 +143,7 @@ func (ss *session) deliverSharedLocked(m *message.Message, sub *subscription) {
 func (ss *session) hold(h heldMsg) {
 	if len(ss.held) >= ss.a.opts.MaxQueued {
 		ss.a.m.dropped.Inc()
+		ss.a.settle(h.m, true)
 		return
 	}
 	ss.held = append(ss.held, h)
@@ -154,6 +156,7 @@ func (ss *session) offerLocked(m *message.Message, qos byte, retain bool, ids []
 	qos = min(qos, md.qos)
 	if md.expiry > 0 && expired(m, md, time.Now()) { // the clock only when needed
 		ss.a.m.dropped.Inc()
+		ss.a.settle(m, true)
 		return
 	}
 	c := ss.conn
@@ -161,6 +164,7 @@ func (ss *session) offerLocked(m *message.Message, qos byte, retain bool, ids []
 		if c != nil {
 			c.sendPublish(m, 0, retain, false, 0, ids)
 		}
+		ss.a.settle(m, true)
 		return // a disconnected client's QoS 0 messages are not kept
 	}
 	e := outMsg{m: m, ids: ids, qos: qos, retain: retain}
@@ -170,6 +174,7 @@ func (ss *session) offerLocked(m *message.Message, qos byte, retain bool, ids []
 	}
 	if ss.pending.len() >= ss.a.opts.MaxQueued {
 		ss.a.m.dropped.Inc()
+		ss.a.settle(m, true)
 		return
 	}
 	ss.keepLocked(&e)
@@ -182,6 +187,7 @@ func (ss *session) offerLocked(m *message.Message, qos byte, retain bool, ids []
 func (ss *session) sendNewLocked(c *conn, e outMsg) {
 	if !c.fits(e.m, e.qos, e.retain, e.ids) {
 		ss.a.m.tooLarge.Inc()
+		ss.a.settle(e.m, true)
 		ss.forgetLocked(&e)
 		return
 	}
@@ -224,6 +230,7 @@ func (ss *session) fillLocked() {
 		e := ss.pending.popFront()
 		if expired(e.m, metaOf(e.m), now) {
 			ss.a.m.dropped.Inc()
+			ss.a.settle(e.m, true)
 			ss.forgetLocked(&e)
 			continue
 		}
@@ -268,6 +275,7 @@ func (ss *session) completeLocked(i int) {
 	} else {
 		ss.unsent--
 	}
+	ss.a.settle(ss.inflight.at(i).m, true)
 	ss.forgetLocked(ss.inflight.at(i))
 	ss.inflight.remove(i)
 	ss.fillLocked()
@@ -328,6 +336,7 @@ func (a *Adapter) retireLocked(ss *session) {
 // a delayed will, which is due now that the session has ended.
 func (a *Adapter) cleanup(ss *session) {
 	ss.mu.Lock()
+	ss.settleAllLocked() // a cluster gives them to another member
 	ss.eraseLocked()
 	subs, shared, w := ss.subs, ss.shared, ss.will
 	ss.subs, ss.shared, ss.will = nil, nil, nil

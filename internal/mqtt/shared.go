@@ -19,6 +19,10 @@ type group struct {
 	mu      sync.Mutex
 	members []member
 	next    int
+
+	// leaveCluster ends this node's part of a cluster-wide group
+	// (sharecluster.go); nil for a node's own group.
+	leaveCluster func()
 }
 
 type member struct {
@@ -27,12 +31,15 @@ type member struct {
 }
 
 // Deliver implements router.Subscriber.
-func (g *group) Deliver(m *message.Message) {
+func (g *group) Deliver(m *message.Message) { g.pick(m) }
+
+// pick offers m to one member; it reports false if there is none.
+func (g *group) pick(m *message.Message) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	n := len(g.members)
 	if n == 0 {
-		return
+		return false
 	}
 	pick := g.next % n
 	for i := range n {
@@ -44,6 +51,19 @@ func (g *group) Deliver(m *message.Message) {
 	g.next = (pick + 1) % n
 	mb := g.members[pick]
 	mb.ss.deliverShared(m, mb.sub)
+	return true
+}
+
+// online reports whether a member's client is connected.
+func (g *group) online() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, mb := range g.members {
+		if mb.ss.online.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // join adds (or updates) the session's shared subscription sub; it
@@ -54,7 +74,9 @@ func (a *Adapter) join(ss *session, sub *subscription) bool {
 	g := a.groups[sub.share]
 	if g == nil {
 		g = &group{key: sub.share, filter: sub.filter}
-		if err := a.core.Router().Subscribe(g, sub.filter, nil, nil); err != nil {
+		if a.opts.Shares != nil {
+			a.serveCluster(g)
+		} else if err := a.core.Router().Subscribe(g, sub.filter, nil, nil); err != nil {
 			return false
 		}
 		a.groups[sub.share] = g
@@ -131,6 +153,10 @@ func (a *Adapter) dropGroupIfEmpty(g *group) {
 	g.mu.Unlock()
 	if empty && a.groups[g.key] == g {
 		delete(a.groups, g.key)
+		if g.leaveCluster != nil {
+			g.leaveCluster()
+			return
+		}
 		a.core.Router().Unsubscribe(g, g.filter)
 	}
 }
