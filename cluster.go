@@ -145,6 +145,9 @@ func (s *Server) clusterMQTT(o mqtt.Options) mqtt.Options {
 	// Tell the other nodes of each MQTT client id that connects here
 	// (clusterTakeover).
 	o.Connected = func(cid string) { _ = br.Announce("mqtt-connected", cid) }
+	if o.Sessions == nil {
+		o.Sessions = clusterSessions(br) // persistent sessions follow their client
+	}
 	return o
 }
 

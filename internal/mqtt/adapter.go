@@ -71,6 +71,10 @@ type Options struct {
 	// connection once its session is attached (a cluster tells the other
 	// nodes, which Kick that client: takeover.go).
 	Connected func(clientID string)
+	// Sessions, if set, keeps persistent sessions for a cluster, so that
+	// a client that reconnects to another node resumes its session there
+	// (cluster.go).
+	Sessions ClusterSessions
 }
 
 func (o *Options) defaults(c *core.Core) {
@@ -162,6 +166,8 @@ type Adapter struct {
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+
+	cl *clusterAdapter // nil unless Options.Sessions
 }
 
 // offline is when a disconnected session ends and its delayed will is due.
@@ -199,6 +205,9 @@ func New(c *core.Core, opts Options) *Adapter {
 		tooLarge:      r.Counter("herald_mqtt_too_large_total", "Messages not sent because they exceed the client's Maximum Packet Size."),
 		retainRefused: r.Counter("herald_mqtt_retain_refused_total", "Retained messages not kept because the retained store was full."),
 	}
+	if opts.Sessions != nil {
+		a.startCluster(opts.Sessions)
+	}
 	go a.run()
 	return a
 }
@@ -215,6 +224,7 @@ func (a *Adapter) Close() {
 	a.closeOnce.Do(func() {
 		close(a.stop)
 		<-a.done
+		a.closeCluster()
 	})
 }
 

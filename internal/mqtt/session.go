@@ -70,6 +70,8 @@ type session struct {
 	will     *will  // a delayed will while the session is offline
 	seq      uint64 // last message record number (persist.go)
 	stored   bool   // the store holds a record of the session
+	stream   uint64 // highest cluster stream sequence offered (cluster.go)
+	cl       *clusterSession
 }
 
 func newSession(a *Adapter, id string) *session { return &session{a: a, id: id} }
@@ -150,6 +152,7 @@ func (ss *session) hold(h heldMsg) {
 // offerLocked sends m at the lower of the subscription's and the
 // message's QoS [MQTT-3.8.4-8], or queues it.
 func (ss *session) offerLocked(m *message.Message, qos byte, retain bool, ids []int) {
+	ss.stream = max(ss.stream, m.Stream)
 	md := metaOf(m)
 	qos = min(qos, md.qos)
 	if md.expiry > 0 && expired(m, md, time.Now()) { // the clock only when needed

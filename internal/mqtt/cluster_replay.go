@@ -1,0 +1,148 @@
+package mqtt
+
+import (
+	"context"
+	"time"
+
+	"github.com/heraldhq/herald/internal/message"
+	"github.com/heraldhq/herald/internal/topic"
+)
+
+// takeOver builds, on this node, the session record r (revision rev)
+// describes: it claims the record, puts the subscriptions in place and
+// queues what the stream holds for it after its position, then what
+// arrives live, with no gap and nothing twice between the two. The
+// session is not registered yet; the caller attaches it.
+func (a *Adapter) takeOver(ctx context.Context, cid string, r clusterRecord, rev uint64) (*session, error) {
+	cs := a.cl.cs
+	ss := newSession(a, cid)
+	ss.expiry = r.sess.expiry
+	var shared []*subscription
+	for _, s := range r.sess.subs {
+		if s.share == "" {
+			ss.subs = append(ss.subs, s)
+		} else {
+			shared = append(shared, s)
+		}
+	}
+	ss.stream = r.pos
+
+	// Claim it: from here on, the node that held it cannot write it.
+	claim := r
+	claim.owner, claim.final = cs.Owner(), false
+	claim.sess.offline = time.Time{}
+	ss.mu.Lock()
+	rec := appendClusterRecord(nil, &claim, ss.appendRecord(nil, time.Time{}))
+	ss.mu.Unlock()
+	nrev, err := cs.Put(ctx, cid, rec, rev)
+	if err != nil {
+		return nil, wrapTakeover(err)
+	}
+	ss.cl = &clusterSession{rev: nrev, pos: r.pos, sent: r.sent, written: true}
+
+	// Live messages wait while the stream is read: every message the
+	// router delivers from now on is held, and the replay reads the
+	// stream up to its end, which is at least as far as the router has
+	// got; held messages the replay already gave are then skipped.
+	ss.holding = true
+	for _, s := range ss.subs {
+		if err := a.core.Router().Subscribe(ss, s.filter, nil, nil); err != nil {
+			a.core.Logger().Warn("mqtt: cluster session subscription not restored", "client", cid, "filter", s.filter, "err", err)
+			continue
+		}
+		a.subs.Add(1)
+	}
+	var msgs []*message.Message
+	var last uint64
+	var full []string
+	for {
+		msgs = msgs[:0]
+		last, full, err = cs.Replay(ctx, r.pos, func(m *message.Message) {
+			if m.Seq != 0 && matchesAny(ss.subs, m.Topic) {
+				msgs = append(msgs, m)
+			}
+		})
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		// No stream leader yet (a node was just lost): try again.
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		a.discard(ss)
+		return nil, wrapTakeover(err)
+	}
+	for _, name := range full {
+		if matchesAny(ss.subs, name) {
+			a.core.Logger().Warn("mqtt: a session taken over may have missed messages: the cluster stream keeps history_size messages per topic, and more were published since the session's position",
+				"client", cid, "topic", name, "position", r.pos)
+		}
+	}
+
+	ss.mu.Lock()
+	// A checkpoint may be behind what the dead node sent: every replayed
+	// message may have been sent, so each is resent with DUP. A final
+	// record says exactly what was sent.
+	dupAll := !r.final
+	now := time.Now()
+	for _, m := range msgs {
+		qos, retain, ids, ok := ss.matchLocked(m)
+		md := metaOf(m)
+		qos = min(qos, md.qos)
+		if !ok || qos == 0 || expired(m, md, now) {
+			continue
+		}
+		ss.stream = max(ss.stream, m.Stream)
+		if (dupAll || m.Stream <= r.sent) && ss.inflight.len() < min(a.opts.MaxQueued, 65535) {
+			e := outMsg{m: m, ids: ids, qos: qos, retain: retain, sent: true}
+			e.pid = ss.allocPID()
+			ss.inflight.pushBack(e)
+			ss.unsent++
+			continue
+		}
+		ss.offerLocked(m, qos, retain, ids)
+	}
+	held := ss.held
+	ss.held, ss.holding = nil, false
+	for _, h := range held {
+		if h.m.Stream != 0 && h.m.Stream <= last {
+			continue
+		}
+		if h.sub != nil {
+			ss.deliverSharedLocked(h.m, h.sub)
+		} else {
+			ss.deliverLocked(h.m)
+		}
+	}
+	ss.mu.Unlock()
+	for _, s := range shared {
+		if a.join(ss, s) {
+			a.subs.Add(1)
+		}
+	}
+	return ss, nil
+}
+
+func matchesAny(subs []*subscription, name string) bool {
+	for _, s := range subs {
+		if topic.Match(s.filter, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// discard undoes an adopted session that was not attached: its
+// subscriptions go, its record stays.
+func (a *Adapter) discard(ss *session) {
+	ss.mu.Lock()
+	ss.ended = true
+	if ss.cl != nil {
+		ss.cl.keep, ss.cl.gone = true, true
+	}
+	ss.mu.Unlock()
+	a.cleanup(ss)
+}
