@@ -148,6 +148,7 @@ func (ss *session) subscribe(c *conn, pid uint16, subs []*subscription, codes []
 		ss.saveLocked(time.Time{})
 		c.sendDurable(subackPacket(c.ver, pid, codes))
 	} else {
+		ss.clusterSaveLocked(time.Time{}) // in a cluster, the subscriptions go into its record
 		c.send(subackPacket(c.ver, pid, codes))
 	}
 	now := time.Now()
