@@ -28,10 +28,10 @@ type memSessions struct {
 	n        uint64
 	stream   []*message.Message // Stream set, in order
 	releases map[string]func(string)
-	puts     chan string // each write's (or delete's) client id
+	puts     chan string   // each write's (or delete's) client id
 	gate     chan struct{} // if set, each write waits for a token
 	waiting  chan struct{} // a write is waiting at the gate
-	busy     int // writes in progress
+	busy     int           // writes in progress
 	maxBusy  int
 }
 
