@@ -43,7 +43,7 @@ func (a *Adapter) takeOver(ctx context.Context, cid string, r clusterRecord, rev
 	// Live messages wait while the stream is read: every message the
 	// router delivers from now on is held, and the replay reads the
 	// stream up to its end, which is at least as far as the router has
-	// got; held messages the replay already gave are then skipped.
+	// got; live messages the replay already gave are then skipped.
 	ss.holding = true
 	for _, s := range ss.subs {
 		if err := a.core.Router().Subscribe(ss, s.filter, nil, nil); err != nil {
@@ -105,12 +105,12 @@ func (a *Adapter) takeOver(ctx context.Context, cid string, r clusterRecord, rev
 		}
 		ss.offerLocked(m, qos, retain, ids)
 	}
+	// Live messages up to the replay's end are skipped, held or still to
+	// come (this node may be behind the stream).
+	ss.replayed = last
 	held := ss.held
 	ss.held, ss.holding = nil, false
 	for _, h := range held {
-		if h.m.Stream != 0 && h.m.Stream <= last {
-			continue
-		}
 		if h.sub != nil {
 			ss.deliverSharedLocked(h.m, h.sub)
 		} else {

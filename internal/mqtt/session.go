@@ -71,6 +71,7 @@ type session struct {
 	seq      uint64 // last message record number (persist.go)
 	stored   bool   // the store holds a record of the session
 	stream   uint64 // highest cluster stream sequence offered (cluster.go)
+	replayed uint64 // stream sequence up to which a takeover replayed (cluster.go)
 	cl       *clusterSession
 }
 
@@ -95,6 +96,9 @@ func (ss *session) deliverLocked(m *message.Message) {
 	if ss.holding {
 		ss.hold(heldMsg{m: m})
 		return
+	}
+	if m.Stream != 0 && m.Stream <= ss.replayed {
+		return // replayed when the session came from another node
 	}
 	own := m.Publisher != "" && (m.Publisher == ss.pubIDs[0] || m.Publisher == ss.pubIDs[1])
 	var qos byte
