@@ -108,7 +108,11 @@ func (s *Sessions) Get(ctx context.Context, cid string) ([]byte, uint64, error) 
 	if err != nil {
 		return nil, 0, err
 	}
-	e, err := kv.Get(retainedKey(cid))
+	var e nats.KeyValueEntry
+	err = retry(ctx, func() error {
+		e, err = kv.Get(retainedKey(cid))
+		return err
+	})
 	switch {
 	case errors.Is(err, nats.ErrKeyNotFound):
 		return nil, 0, ErrNoSession
@@ -127,11 +131,14 @@ func (s *Sessions) Put(ctx context.Context, cid string, rec []byte, rev uint64) 
 	}
 	key := retainedKey(cid)
 	var n uint64
-	if rev == 0 {
-		n, err = kv.Create(key, rec)
-	} else {
-		n, err = kv.Update(key, rec, rev)
-	}
+	err = retry(ctx, func() error {
+		if rev == 0 {
+			n, err = kv.Create(key, rec)
+		} else {
+			n, err = kv.Update(key, rec, rev)
+		}
+		return err
+	})
 	var apiErr *nats.APIError
 	if errors.Is(err, nats.ErrKeyExists) || errors.As(err, &apiErr) && apiErr.ErrorCode == nats.JSErrCodeStreamWrongLastSequence {
 		return 0, ErrSessionMoved
@@ -153,7 +160,7 @@ func (s *Sessions) Delete(ctx context.Context, cid string, rev uint64) error {
 	if rev != 0 {
 		opts = append(opts, nats.LastRevision(rev))
 	}
-	err = kv.Delete(retainedKey(cid), opts...)
+	err = retry(ctx, func() error { return kv.Delete(retainedKey(cid), opts...) })
 	var apiErr *nats.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorCode == nats.JSErrCodeStreamWrongLastSequence {
 		return ErrSessionMoved
@@ -275,6 +282,22 @@ func (s *Sessions) Replay(ctx context.Context, after uint64, fn func(*message.Me
 		}
 		if seq >= last || md.NumPending == 0 {
 			return last, full, nil
+		}
+	}
+}
+
+// retry runs op again while the bucket cannot answer (no leader or no
+// replica yet: just created, or a node was lost), until ctx ends.
+func retry(ctx context.Context, op func() error) error {
+	for wait := 20 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
+		err := op()
+		if !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
 		}
 	}
 }

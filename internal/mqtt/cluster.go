@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -198,19 +199,7 @@ func (a *Adapter) writeLocked(ss *session, st *clusterSession, exact bool) {
 func (a *Adapter) putLocked(ss *session, st *clusterSession, rec []byte, pos, sent uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), takeoverWait)
 	defer cancel()
-	cs := a.cl.cs
-	rev, err := cs.Put(ctx, ss.id, rec, st.rev)
-	if errors.Is(err, ErrSessionMoved) && st.rev == 0 {
-		// A record left by this node (a session it ended a moment ago)
-		// or by nobody may be replaced; another node's may not.
-		if old, orev, gerr := cs.Get(ctx, ss.id); gerr == nil && old != nil {
-			if r, derr := decodeClusterRecord(old); derr != nil || r.owner == "" || r.owner == cs.Owner() {
-				rev, err = cs.Put(ctx, ss.id, rec, orev)
-			}
-		} else if gerr == nil {
-			rev, err = cs.Put(ctx, ss.id, rec, 0)
-		}
-	}
+	rev, err := a.putRecord(ctx, ss.id, rec, st.rev)
 	switch {
 	case err == nil:
 		st.rev, st.pos, st.sent, st.written = rev, pos, sent, true
@@ -220,6 +209,35 @@ func (a *Adapter) putLocked(ss *session, st *clusterSession, rec []byte, pos, se
 	default:
 		a.core.Logger().Warn("mqtt: session's cluster record not written", "client", ss.id, "err", err)
 	}
+}
+
+// putRecord writes cid's record rec over revision rev. A refusal is
+// looked into: a write that was retried after a time-out may have landed
+// the first time (the record is rec); a new session (rev 0) may replace
+// a record left by this node (a session it ended a moment ago) or by
+// nobody, not another node's.
+func (a *Adapter) putRecord(ctx context.Context, cid string, rec []byte, rev uint64) (uint64, error) {
+	cs := a.cl.cs
+	n, err := cs.Put(ctx, cid, rec, rev)
+	if !errors.Is(err, ErrSessionMoved) {
+		return n, err
+	}
+	old, orev, gerr := cs.Get(ctx, cid)
+	switch {
+	case gerr != nil:
+		return 0, err
+	case old == nil && rev == 0:
+		return cs.Put(ctx, cid, rec, 0)
+	case old == nil:
+		return 0, err
+	case bytes.Equal(old, rec):
+		return orev, nil
+	case rev == 0:
+		if r, derr := decodeClusterRecord(old); derr != nil || r.owner == "" || r.owner == cs.Owner() {
+			return cs.Put(ctx, cid, rec, orev)
+		}
+	}
+	return 0, err
 }
 
 // checkpoints writes, every checkpointEvery, the position of each

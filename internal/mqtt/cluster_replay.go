@@ -34,7 +34,7 @@ func (a *Adapter) takeOver(ctx context.Context, cid string, r clusterRecord, rev
 	ss.mu.Lock()
 	rec := appendClusterRecord(nil, &claim, ss.appendRecord(nil, time.Time{}))
 	ss.mu.Unlock()
-	nrev, err := cs.Put(ctx, cid, rec, rev)
+	nrev, err := a.putRecord(ctx, cid, rec, rev)
 	if err != nil {
 		return nil, wrapTakeover(err)
 	}
