@@ -196,8 +196,10 @@ func mosquittoPub(t *testing.T, bin, addr, topic, msg string) {
 // TestClusterSessionKill9: the node holding a connected persistent
 // session is killed with kill -9 while an MQTT.js publisher on another
 // node publishes QoS 1 at a steady rate; the subscriber reconnects to a
-// surviving node (its failover list) with session present and receives
-// every message: none missing, and any repeat marked DUP.
+// surviving node (its failover list) with session present; the killed
+// node restarts, then the subscriber's node shuts down and it moves to
+// the last one. It receives every message: none missing, and any repeat
+// marked DUP.
 func TestClusterSessionKill9(t *testing.T) {
 	testutil.Need(t, "node")
 	// The stream is the session's queue while it moves: it must keep
@@ -206,14 +208,14 @@ func TestClusterSessionKill9(t *testing.T) {
 	// on a loaded machine).
 	t.Setenv("HERALD_HISTORY_SIZE", "5000")
 	bin := buildBinary(t, t.TempDir())
-	nodes, _ := startTripleRestartable(t, bin)
+	nodes, restart := startTripleRestartable(t, bin)
 	var addrs []string
 	for _, n := range nodes {
 		addrs = append(addrs, n.mqtt)
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("node1 log:\n%s", nodes[1].logs)
+			t.Logf("node1 log:\n%s\nnode2 log:\n%s", nodes[1].logs, nodes[2].logs)
 		}
 	})
 	sub := startMQTTJS(t, map[string]string{"MQTT_ADDRS": strings.Join(addrs, ","), "CLIENT_ID": "k9-sub", "SUBSCRIBE": "k9/t", "MQTT_VERSION": "4"})
@@ -225,23 +227,6 @@ func TestClusterSessionKill9(t *testing.T) {
 	// Live on node0, past a few checkpoints.
 	sub.waitLine(t, "p-40 on node0", func(l string) bool { return got.add(l) && strings.HasSuffix(l, " p-40") })
 
-	if err := nodes[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	<-nodes[0].done
-	var connack string
-	sub.waitLine(t, "the CONNACK on a survivor", func(l string) bool {
-		if strings.HasPrefix(l, "connect ") {
-			connack = l
-			return true
-		}
-		got.add(l)
-		return false
-	})
-	if connack != "connect "+nodes[1].mqtt+" 1" {
-		t.Errorf("reconnected with %q, want session present on node1 (%s)", connack, nodes[1].mqtt)
-	}
-	// Live again on node1: a message published after the move arrives.
 	latest := -1
 	retried := map[string]bool{} // published twice: may arrive twice
 	pubLine := func(l string) {
@@ -251,17 +236,55 @@ func TestClusterSessionKill9(t *testing.T) {
 			retried[fmt.Sprintf("p-%d", k)] = true
 		}
 	}
-	for drained := false; !drained; {
-		select {
-		case l := <-pub.lines:
-			pubLine(l)
-		default:
-			drained = true
+	// move waits for the subscriber's next CONNACK, which must be on node
+	// i with its session, then for a message published after it.
+	move := func(i int, how string, started time.Time) {
+		t.Helper()
+		var connack string
+		sub.waitLine(t, "the CONNACK after "+how, func(l string) bool {
+			if strings.HasPrefix(l, "connect ") {
+				connack = l
+				return true
+			}
+			got.add(l)
+			return false
+		})
+		t.Logf("%s: session present again on node%d %v later", how, i, time.Since(started).Round(time.Millisecond))
+		if connack != "connect "+nodes[i].mqtt+" 1" {
+			t.Fatalf("after %s, reconnected with %q, want session present on node%d (%s)", how, connack, i, nodes[i].mqtt)
 		}
+		for drained := false; !drained; {
+			select {
+			case l := <-pub.lines:
+				pubLine(l)
+			default:
+				drained = true
+			}
+		}
+		sub.waitLine(t, "a message published after "+how, func(l string) bool {
+			return got.add(l) && strings.HasSuffix(l, fmt.Sprintf(" p-%d", latest+1))
+		})
 	}
-	sub.waitLine(t, "a message published after the move", func(l string) bool {
-		return got.add(l) && strings.HasSuffix(l, fmt.Sprintf(" p-%d", latest+1))
-	})
+
+	// kill -9: the node's last checkpoint stands.
+	killed := time.Now()
+	if err := nodes[0].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-nodes[0].done
+	move(1, "kill -9 of node0", killed)
+
+	// node0 comes back and catches up, so that the stream and the
+	// sessions' bucket keep a majority when node1 goes.
+	nodes[0] = restart(0)
+	nodes[0].waitReady(t, 2)
+	nodes[0].waitStreamCurrent(t, 3)
+
+	// A graceful shutdown: the node writes the session's exact state as
+	// it closes the connection.
+	stopped := time.Now()
+	nodes[1].stop(t)
+	move(2, "the shutdown of node1", stopped)
 
 	var n int
 	for _, l := range pub.quit(t) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -139,8 +140,7 @@ func (s *Sessions) Put(ctx context.Context, cid string, rec []byte, rev uint64) 
 		}
 		return err
 	})
-	var apiErr *nats.APIError
-	if errors.Is(err, nats.ErrKeyExists) || errors.As(err, &apiErr) && apiErr.ErrorCode == nats.JSErrCodeStreamWrongLastSequence {
+	if wrongRevision(err) {
 		return 0, ErrSessionMoved
 	}
 	if err != nil {
@@ -161,8 +161,7 @@ func (s *Sessions) Delete(ctx context.Context, cid string, rev uint64) error {
 		opts = append(opts, nats.LastRevision(rev))
 	}
 	err = retry(ctx, func() error { return kv.Delete(retainedKey(cid), opts...) })
-	var apiErr *nats.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode == nats.JSErrCodeStreamWrongLastSequence {
+	if wrongRevision(err) {
 		return ErrSessionMoved
 	}
 	if err != nil {
@@ -300,4 +299,18 @@ func retry(ctx context.Context, op func() error) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// wrongRevision reports whether err is a refused compare-and-set. The
+// server's refusal reaches nats.go's KV calls in several forms (an API
+// error 10071, ErrKeyExists, or, after its own retry of a publish, a
+// plain "wrong last sequence"), so all are checked.
+func wrongRevision(err error) bool {
+	if err == nil {
+		return false
+	}
+	var apiErr *nats.APIError
+	return errors.Is(err, nats.ErrKeyExists) ||
+		errors.As(err, &apiErr) && apiErr.ErrorCode == nats.JSErrCodeStreamWrongLastSequence ||
+		strings.Contains(err.Error(), "wrong last sequence")
 }

@@ -480,7 +480,19 @@ func (a *Adapter) adopt(cid string, clean bool) (*session, error) {
 		}
 		return nil, nil
 	}
-	return a.takeOver(ctx, cid, r, rev)
+	ss, err := a.takeOver(ctx, cid, r, rev)
+	if errors.Is(err, ErrSessionMoved) && ctx.Err() == nil {
+		// The record changed between reading and claiming it (the node
+		// that held it wrote its last state late): read it again, once.
+		if raw, rev, err = cs.Get(ctx, cid); err != nil || raw == nil {
+			return nil, wrapTakeover(err)
+		}
+		if r, err = decodeClusterRecord(raw); err != nil {
+			return nil, wrapTakeover(err)
+		}
+		return a.takeOver(ctx, cid, r, rev)
+	}
+	return ss, err
 }
 
 func wrapTakeover(err error) error {

@@ -34,6 +34,7 @@ const opts = {
   clean: false,
   resubscribe: false,
   reconnectPeriod: 100,
+  reconnectOnConnackError: true, // Server unavailable: try again
   connectTimeout: 20000,
   keepalive: 5,
 };
