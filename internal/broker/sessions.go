@@ -290,7 +290,7 @@ func (s *Sessions) Replay(ctx context.Context, after uint64, fn func(*message.Me
 func retry(ctx context.Context, op func() error) error {
 	for wait := 20 * time.Millisecond; ; wait = min(2*wait, 500*time.Millisecond) {
 		err := op()
-		if !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+		if !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, nats.ErrNoStreamResponse) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
 			return err
 		}
 		select {

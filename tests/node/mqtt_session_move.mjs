@@ -12,7 +12,8 @@
 // With PUBLISH set (a topic), it is instead a QoS 1 publisher: "p-<n>"
 // every PUBLISH_EVERY ms, each after the previous one's PUBACK, printing
 // "pub <n>" on each PUBACK ("retry <n>" when refused: it publishes
-// the same again); "quit" stops it after printing
+// the same again; "resend <n>" when the connection drops with n in
+// flight); "quit" stops it after printing
 // "published <count>".
 //
 // Env: MQTT_ADDRS (host:port list), CLIENT_ID, SUBSCRIBE (a topic filter,
@@ -78,6 +79,12 @@ if (process.env.PUBLISH) {
     m.end(false, () => process.exit(0));
   });
 }
+
+// The publish in flight when the connection drops is sent again on the
+// next one (it may then be published twice).
+m.on("close", () => {
+  if (process.env.PUBLISH) console.log(`resend ${count}`);
+});
 
 readline.createInterface({ input: process.stdin }).on("line", (l) => {
   if (l.trim() !== "quit") return;
