@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -337,73 +336,6 @@ func (ss *session) positionLocked(delivered uint64) (pos, sent uint64) {
 	return ss.stream, sent
 }
 
-// handOver drops this node's copy of ss, which lives on elsewhere: its
-// connection is closed as taken over, its record kept. write: first
-// write the record's final state for the node taking over (a release
-// request); else another node already wrote over it.
-func (a *Adapter) handOver(ss *session, write bool) {
-	a.mu.Lock()
-	if a.sessions[ss.id] != ss {
-		a.mu.Unlock()
-		return
-	}
-	ss.mu.Lock()
-	kick := ss.conn
-	if kick != nil {
-		ss.detachLocked()
-	}
-	ss.will = nil // its client is back, elsewhere
-	st := ss.clusterLocked()
-	var rec []byte
-	var pos, sent uint64
-	if st != nil {
-		st.keep = true
-		if write && !st.gone && ss.expiry > 0 && st.written {
-			if st.offline.IsZero() {
-				st.offline = time.Now()
-			}
-			rec, pos, sent = ss.recordLocked(st, "", true)
-		}
-		st.gone = true
-	}
-	ss.mu.Unlock()
-	a.retireLocked(ss)
-	a.mu.Unlock()
-	if kick != nil {
-		kick.mu.Lock()
-		if kick.will != nil && kick.will.delay > 0 {
-			kick.will = nil // resumed elsewhere: a delayed will is not sent
-		}
-		kick.mu.Unlock()
-		kick.takenOver()
-	}
-	if rec != nil {
-		a.putLocked(ss, st, rec, pos, sent) // the caller holds st.wmu
-	}
-	a.cleanup(ss)
-}
-
-// release answers another node's request for cid's session: it is
-// closed here and its exact state written for that node to load.
-func (a *Adapter) release(cid string) {
-	a.mu.Lock()
-	ss := a.sessions[cid]
-	a.mu.Unlock()
-	if ss == nil {
-		return
-	}
-	ss.mu.Lock()
-	st := ss.clusterLocked()
-	ss.mu.Unlock()
-	if st == nil {
-		a.handOver(ss, false)
-		return
-	}
-	st.wmu.Lock()
-	defer st.wmu.Unlock()
-	a.handOver(ss, true)
-}
-
 // matchLocked is deliverLocked's choice for a replayed message: whether
 // it matches the session's subscriptions, at which QoS, with which
 // identifiers.
@@ -421,83 +353,4 @@ func (ss *session) matchLocked(m *message.Message) (qos byte, retain bool, ids [
 		}
 	}
 	return qos, rap && m.Retain, ids, ok
-}
-
-// errTakeover wraps what made a connect's session hand-over fail.
-var errTakeover = errors.New("mqtt: cluster session not available")
-
-// adopt brings cid's persistent session to this node, if another node
-// holds it or held it, for a CONNECT with clean start 0 (clean: the
-// session is deleted cluster-wide instead). It returns nil when there is
-// nothing to adopt (no cluster, the session is here already, none
-// anywhere, expired), and an error when the cluster cannot say now: the
-// CONNECT is then refused as Server unavailable, and the client retries.
-func (a *Adapter) adopt(cid string, clean bool) (*session, error) {
-	if a.cl == nil {
-		return nil, nil
-	}
-	a.mu.Lock()
-	local := a.sessions[cid] != nil
-	a.mu.Unlock()
-	if local {
-		return nil, nil
-	}
-	cs := a.cl.cs
-	ctx, cancel := context.WithTimeout(context.Background(), takeoverWait)
-	defer cancel()
-	raw, rev, err := cs.Get(ctx, cid)
-	if err != nil && clean {
-		// A new session is wanted anyway; an old record, if any, is
-		// refused later (its owner's writes fail once this one writes).
-		a.core.Logger().Warn("mqtt: cluster session record not read", "client", cid, "err", err)
-		return nil, nil
-	}
-	if err != nil || raw == nil {
-		return nil, wrapTakeover(err)
-	}
-	r, err := decodeClusterRecord(raw)
-	if err == nil && r.owner != "" && r.owner != cs.Owner() {
-		// Held by another node: it closes the session and writes its
-		// final state (a node that is gone does not answer: its last
-		// checkpoint stands).
-		rctx, rcancel := context.WithTimeout(ctx, releaseWait)
-		answered := cs.Release(rctx, r.owner, cid)
-		rcancel()
-		if answered {
-			if raw, rev, err = cs.Get(ctx, cid); err != nil || raw == nil {
-				return nil, wrapTakeover(err)
-			}
-			r, err = decodeClusterRecord(raw)
-		}
-	}
-	maxExpiry := uint32(min(int64(a.opts.MaxSessionExpiry/time.Second), 1<<32-1))
-	if err != nil || clean || r.expired(time.Now(), maxExpiry) {
-		if err != nil {
-			a.core.Logger().Warn("mqtt: unreadable cluster session record dropped", "client", cid, "err", err)
-		}
-		if derr := cs.Delete(ctx, cid, rev); derr != nil && !errors.Is(derr, ErrSessionMoved) {
-			return nil, wrapTakeover(derr)
-		}
-		return nil, nil
-	}
-	ss, err := a.takeOver(ctx, cid, r, rev)
-	if errors.Is(err, ErrSessionMoved) && ctx.Err() == nil {
-		// The record changed between reading and claiming it (the node
-		// that held it wrote its last state late): read it again, once.
-		if raw, rev, err = cs.Get(ctx, cid); err != nil || raw == nil {
-			return nil, wrapTakeover(err)
-		}
-		if r, err = decodeClusterRecord(raw); err != nil {
-			return nil, wrapTakeover(err)
-		}
-		return a.takeOver(ctx, cid, r, rev)
-	}
-	return ss, err
-}
-
-func wrapTakeover(err error) error {
-	if err == nil {
-		return nil
-	}
-	return fmt.Errorf("%w: %w", errTakeover, err)
 }
