@@ -142,6 +142,25 @@ func (ss *session) clusterSaveLocked(offline time.Time) {
 	})
 }
 
+// clusterSaveSync writes ss's record, exactly, and returns once it is
+// stored (or failed): a SUBACK waits for it, so that a node killed right
+// after does not lose the subscription.
+func (a *Adapter) clusterSaveSync(ss *session) {
+	if a.cl == nil {
+		return
+	}
+	ss.mu.Lock()
+	st := ss.clusterLocked()
+	ok := st != nil && !ss.ended && ss.expiry > 0
+	ss.mu.Unlock()
+	if !ok {
+		return
+	}
+	st.wmu.Lock()
+	defer st.wmu.Unlock()
+	a.writeLocked(ss, st, true)
+}
+
 // clusterEraseLocked deletes the record of an ended session, unless it
 // lives on elsewhere.
 func (ss *session) clusterEraseLocked() {

@@ -185,7 +185,10 @@ func TestClusterCheckpoints(t *testing.T) {
 	s := ts.dial(t, 5)
 	s.connect("c", false, persistent(5))
 	s.subscribe(1, nil, sub("t/#", 1))
-	store.waitRecord(t, "c", "with the subscription", func(r clusterRecord, ok bool) bool { return ok && len(r.sess.subs) == 1 })
+	// SUBACK came once the record had the subscription.
+	if r, ok := store.record(t, "c"); !ok || len(r.sess.subs) != 1 {
+		t.Fatalf("record after SUBACK: %+v", r)
+	}
 
 	ss := ts.session(t, "c")
 	// Writes are held back: what the session acknowledges meanwhile is

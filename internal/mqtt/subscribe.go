@@ -142,13 +142,13 @@ func (ss *session) subscribe(c *conn, pid uint16, subs []*subscription, codes []
 			a.core.Router().Unsubscribe(ss, sub.filter)
 		}
 	}
+	a.clusterSaveSync(ss) // in a cluster, SUBACK once the record has the subscriptions
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.kvLocked() != nil {
 		ss.saveLocked(time.Time{})
 		c.sendDurable(subackPacket(c.ver, pid, codes))
 	} else {
-		ss.clusterSaveLocked(time.Time{}) // in a cluster, the subscriptions go into its record
 		c.send(subackPacket(c.ver, pid, codes))
 	}
 	now := time.Now()
