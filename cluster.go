@@ -204,6 +204,9 @@ func (s *Server) clusterMQTT(o mqtt.Options) mqtt.Options {
 	if sh := br.Shares(broker.ShareConfig{}); sh != nil && o.Shares == nil {
 		o.Shares = sh
 	}
+	if o.Sessions == nil {
+		o.Sessions = clusterSessions(br) // persistent sessions follow their client
+	}
 	return o
 }
 

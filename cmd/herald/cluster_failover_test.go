@@ -143,8 +143,8 @@ func TestClusterFailover(t *testing.T) {
 	checkOnce(t, "herald.js", rep.Herald, append(want, "end"))
 	// MQTT.js (QoS 1, clean session): reconnected to the survivors by its
 	// failover list and receiving again; what was published while it had
-	// no session anywhere is not delivered (no persistent session across
-	// nodes yet, docs/cluster.md).
+	// no session anywhere is not delivered (a clean session; persistent
+	// ones are tested in cluster_session_test.go).
 	if len(rep.MQTTConnects) < 3 || rep.MQTTConnects[0] != mqtts[0] || slices.Contains(rep.MQTTConnects[1:2], mqtts[0]) {
 		t.Errorf("MQTT.js connected to %v", rep.MQTTConnects)
 	}

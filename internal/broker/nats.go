@@ -173,6 +173,9 @@ func (b *NATS) receive(msg *nats.Msg) {
 		if n, err := strconv.ParseUint(msg.Header.Get(nats.JSSequence), 10, 64); err == nil {
 			b.seq.delivering.Store(n)
 			defer b.seq.delivering.Store(n + 1)
+			for _, env := range envs {
+				env.m.Stream = n
+			}
 		}
 	}
 	for _, env := range envs {

@@ -41,6 +41,12 @@ type Message struct {
 	Epoch string    // per-topic epoch: changes when the topic's sequence restarts
 	Time  time.Time // publish time
 
+	// Stream is the cluster stream's sequence of the stream message that
+	// carried this one (0: not from a cluster stream). It orders every
+	// topic's messages together, so an MQTT session can say how far it
+	// got across topics (internal/mqtt cluster sessions).
+	Stream uint64
+
 	// enc caches encoded forms of the message; see Encoded.
 	enc atomic.Pointer[encodings]
 }

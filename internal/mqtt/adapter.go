@@ -82,6 +82,10 @@ type Options struct {
 	// (sharecluster.go): each message of a share group goes to one member
 	// in the cluster, not one per node.
 	Shares Shares
+	// Sessions, if set, keeps persistent sessions for a cluster, so that
+	// a client that reconnects to another node resumes its session there
+	// (cluster.go).
+	Sessions ClusterSessions
 }
 
 func (o *Options) defaults(c *core.Core) {
@@ -175,6 +179,8 @@ type Adapter struct {
 	stop      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+
+	cl *clusterAdapter // nil unless Options.Sessions
 }
 
 // offline is when a disconnected session ends and its delayed will is due.
@@ -212,6 +218,9 @@ func New(c *core.Core, opts Options) *Adapter {
 		tooLarge:      r.Counter("herald_mqtt_too_large_total", "Messages not sent because they exceed the client's Maximum Packet Size."),
 		retainRefused: r.Counter("herald_mqtt_retain_refused_total", "Retained messages not kept because the retained store was full."),
 	}
+	if opts.Sessions != nil {
+		a.startCluster(opts.Sessions)
+	}
 	go a.run()
 	return a
 }
@@ -228,6 +237,7 @@ func (a *Adapter) Close() {
 	a.closeOnce.Do(func() {
 		close(a.stop)
 		<-a.done
+		a.closeCluster()
 	})
 }
 

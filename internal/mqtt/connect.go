@@ -244,6 +244,13 @@ func headersOf(user []packets.UserProperty) []message.Header {
 // the connection to it.
 func (c *conn) start(cid string, clean bool, expiry uint32, w *will, props packets.Properties) {
 	a := c.a
+	// In a cluster, the session may be on another node, or have been.
+	adopted, err := a.adopt(cid, clean)
+	if err != nil {
+		a.core.Logger().Warn("mqtt: connect refused", "client", cid, "err", err)
+		c.refuse(codeServerUnavailable, "session not available now")
+		return
+	}
 	var ss, ended *session
 	var kick *conn
 	present := false
@@ -264,11 +271,17 @@ func (c *conn) start(cid string, clean bool, expiry uint32, w *will, props packe
 			ended = old
 		}
 	}
+	if ss == nil && adopted != nil {
+		ss, present, adopted = adopted, true, nil
+	}
 	if ss == nil {
 		ss = newSession(a, cid)
-		a.sessions[cid] = ss
 	}
+	a.sessions[cid] = ss
 	a.mu.Unlock()
+	if adopted != nil { // another connection of the client registered one meanwhile
+		a.discard(adopted)
+	}
 	if kick != nil {
 		kick.takenOver()
 	}

@@ -71,6 +71,7 @@ func (ss *session) kvLocked() store.KV {
 // saveLocked writes the session record; offline is when its connection
 // went (zero: connected).
 func (ss *session) saveLocked(offline time.Time) {
+	ss.clusterSaveLocked(offline)
 	kv := ss.kvLocked()
 	if kv == nil || ss.ended {
 		return
@@ -189,6 +190,7 @@ func (ss *session) rxLocked(pid uint16, add bool) {
 
 // eraseLocked deletes every record of an ended session.
 func (ss *session) eraseLocked() {
+	ss.clusterEraseLocked()
 	kv := ss.a.opts.Store
 	if kv == nil || !ss.stored {
 		return

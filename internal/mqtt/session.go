@@ -70,6 +70,9 @@ type session struct {
 	will     *will  // a delayed will while the session is offline
 	seq      uint64 // last message record number (persist.go)
 	stored   bool   // the store holds a record of the session
+	stream   uint64 // highest cluster stream sequence offered (cluster.go)
+	replayed uint64 // stream sequence up to which a takeover replayed (cluster.go)
+	cl       *clusterSession
 }
 
 func newSession(a *Adapter, id string) *session { return &session{a: a, id: id} }
@@ -93,6 +96,9 @@ func (ss *session) deliverLocked(m *message.Message) {
 	if ss.holding {
 		ss.hold(heldMsg{m: m})
 		return
+	}
+	if m.Stream != 0 && m.Stream <= ss.replayed {
+		return // replayed when the session came from another node
 	}
 	own := m.Publisher != "" && (m.Publisher == ss.pubIDs[0] || m.Publisher == ss.pubIDs[1])
 	var qos byte
@@ -152,6 +158,7 @@ func (ss *session) hold(h heldMsg) {
 // offerLocked sends m at the lower of the subscription's and the
 // message's QoS [MQTT-3.8.4-8], or queues it.
 func (ss *session) offerLocked(m *message.Message, qos byte, retain bool, ids []int) {
+	ss.stream = max(ss.stream, m.Stream)
 	md := metaOf(m)
 	qos = min(qos, md.qos)
 	if md.expiry > 0 && expired(m, md, time.Now()) { // the clock only when needed

@@ -142,6 +142,7 @@ func (ss *session) subscribe(c *conn, pid uint16, subs []*subscription, codes []
 			a.core.Router().Unsubscribe(ss, sub.filter)
 		}
 	}
+	a.clusterSaveSync(ss) // in a cluster, SUBACK once the record has the subscriptions
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.kvLocked() != nil {
