@@ -360,8 +360,12 @@ func TestClusterSharedSubscriptions(t *testing.T) {
 		if redelivered < 2 {
 			t.Errorf("node 1 counts %d redeliveries: node 0 held (almost) nothing, the test proves little", redelivered)
 		}
-		if dups != 0 {
-			t.Errorf("%d duplicates among the published messages: the stuck member printed none of them", dups)
+		// Besides what the stuck member held, a message may come twice
+		// only as a redelivery: an acknowledgement node 1 sent to the
+		// group's consumer while its leader was on the killed node can be
+		// lost with it (at least once). Each is counted.
+		if dups > redelivered {
+			t.Errorf("%d duplicates among the published messages, more than the %d redeliveries counted", dups, redelivered)
 		}
 		// The warm-up message the stuck member printed came again, to
 		// node 1's member, as a redelivery.

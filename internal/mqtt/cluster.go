@@ -70,6 +70,10 @@ const (
 	takeoverWait = 10 * time.Second
 	// releaseWait bounds the wait for the node that holds a session.
 	releaseWait = 3 * time.Second
+	// closeGrace is how long Close lets the last writes (the exact state
+	// of each session whose connection it closed) wait for the bucket:
+	// a node stopping without a majority must not hang on them.
+	closeGrace = 2 * time.Second
 )
 
 // clusterAdapter is the adapter's cluster-session state.
@@ -77,6 +81,9 @@ type clusterAdapter struct {
 	cs   ClusterSessions
 	wg   sync.WaitGroup // writes and the checkpoint loop
 	stop chan struct{}
+	// ctx bounds every write; cancelled when Close gives up waiting.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // clusterSession is one session's record-keeping.
@@ -97,7 +104,8 @@ type clusterSession struct {
 
 // startCluster begins serving release requests and checkpointing.
 func (a *Adapter) startCluster(cs ClusterSessions) {
-	a.cl = &clusterAdapter{cs: cs, stop: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	a.cl = &clusterAdapter{cs: cs, stop: make(chan struct{}), ctx: ctx, cancel: cancel}
 	if err := cs.ServeRelease(a.release); err != nil {
 		a.core.Logger().Error("mqtt: cluster sessions cannot be handed over", "err", err)
 	}
@@ -110,7 +118,16 @@ func (a *Adapter) closeCluster() {
 		return
 	}
 	close(a.cl.stop)
-	a.cl.wg.Wait()
+	done := make(chan struct{})
+	go func() { a.cl.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(closeGrace):
+		a.core.Logger().Warn("mqtt: stopping without writing every session's cluster record (the bucket does not answer)")
+		a.cl.cancel()
+		<-done
+	}
+	a.cl.cancel()
 }
 
 // clusterLocked returns ss's record-keeping, nil when ss keeps no
@@ -176,7 +193,7 @@ func (ss *session) clusterEraseLocked() {
 		if !st.written {
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), takeoverWait)
+		ctx, cancel := context.WithTimeout(a.cl.ctx, takeoverWait)
 		defer cancel()
 		if err := a.cl.cs.Delete(ctx, ss.id, st.rev); err != nil && !errors.Is(err, ErrSessionMoved) {
 			a.core.Logger().Warn("mqtt: ended session's cluster record not deleted", "client", ss.id, "err", err)
@@ -215,7 +232,7 @@ func (a *Adapter) writeLocked(ss *session, st *clusterSession, exact bool) {
 
 // putLocked stores rec (st.wmu held).
 func (a *Adapter) putLocked(ss *session, st *clusterSession, rec []byte, pos, sent uint64) {
-	ctx, cancel := context.WithTimeout(context.Background(), takeoverWait)
+	ctx, cancel := context.WithTimeout(a.cl.ctx, takeoverWait)
 	defer cancel()
 	rev, err := a.putRecord(ctx, ss.id, rec, st.rev)
 	switch {

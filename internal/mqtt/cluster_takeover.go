@@ -30,7 +30,7 @@ func (a *Adapter) adopt(cid string, clean bool) (*session, error) {
 		return nil, nil
 	}
 	cs := a.cl.cs
-	ctx, cancel := context.WithTimeout(context.Background(), takeoverWait)
+	ctx, cancel := context.WithTimeout(a.cl.ctx, takeoverWait)
 	defer cancel()
 	raw, rev, err := cs.Get(ctx, cid)
 	if err != nil && clean {

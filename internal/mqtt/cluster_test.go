@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
@@ -31,6 +32,8 @@ type memSessions struct {
 	puts     chan string   // each write's (or delete's) client id
 	gate     chan struct{} // if set, each write waits for a token
 	waiting  chan struct{} // a write is waiting at the gate
+	stuck    bool          // writes wait for their context (a bucket without a majority)
+	stuckErr chan error    // why each stuck write ended
 	busy     int           // writes in progress
 	maxBusy  int
 }
@@ -52,8 +55,15 @@ func (v memView) Get(_ context.Context, cid string) ([]byte, uint64, error) {
 	return v.recs[cid], v.revs[cid], nil
 }
 
-func (v memView) Put(_ context.Context, cid string, rec []byte, rev uint64) (uint64, error) {
+func (v memView) Put(ctx context.Context, cid string, rec []byte, rev uint64) (uint64, error) {
 	v.mu.Lock()
+	if v.stuck {
+		v.mu.Unlock()
+		v.waiting <- struct{}{}
+		<-ctx.Done()
+		v.stuckErr <- ctx.Err()
+		return 0, ctx.Err()
+	}
 	v.busy++
 	v.maxBusy = max(v.maxBusy, v.busy)
 	gate := v.gate
@@ -401,4 +411,34 @@ func FuzzSessionRecord(f *testing.F) {
 			t.Fatalf("re-decoded %+v, was %+v", again, r)
 		}
 	})
+}
+
+// TestClusterCloseDoesNotWaitForAStuckBucket: a node stopping while the
+// sessions' bucket cannot take writes (its majority is gone) gives up on
+// the last records after a grace period instead of hanging.
+func TestClusterCloseDoesNotWaitForAStuckBucket(t *testing.T) {
+	store := newMemSessions()
+	ts := newTestServer(t, core.Hooks{}, Options{Sessions: memView{store, "A"}})
+	s := ts.dial(t, 5)
+	s.connect("c", false, persistent(5))
+	s.subscribe(1, nil, sub("t/#", 1))
+	store.mu.Lock()
+	store.stuck, store.stuckErr = true, make(chan error, 10)
+	store.mu.Unlock()
+	s.c.Close() // the session's final record now waits for the bucket
+	<-store.waiting
+	closed := make(chan struct{})
+	go func() {
+		ts.a.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second): // a hang guard, not a timing
+		t.Fatal("Close waits for a bucket that does not answer")
+	}
+	// Close gave up on the write (rather than the write timing out).
+	if err := <-store.stuckErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the stuck write ended with %v, want it cancelled by Close", err)
+	}
 }
