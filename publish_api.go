@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/heraldhq/herald/internal/httpx"
 	"github.com/heraldhq/herald/internal/message"
 	"github.com/heraldhq/herald/internal/pubapi"
 	"github.com/heraldhq/herald/internal/router"
@@ -43,6 +44,9 @@ type PublishAPIOptions struct {
 //
 //	mux.Handle("POST /api/publish", srv.PublishHandler(herald.PublishAPIOptions{Keys: keys}))
 //
+// (Mount it for OPTIONS too when pages of other allowed origins publish
+// with tokens: it answers their CORS preflight.)
+//
 // The body is one message or a JSON array of them:
 //
 //	{"topic": "orders/42", "data": <any JSON>, "encoding": "base64"?, "headers": {"k": "v"}?}
@@ -60,11 +64,18 @@ type PublishAPIOptions struct {
 // docs/http-api.md.
 func (s *Server) PublishHandler(o PublishAPIOptions) http.Handler {
 	var authn pubapi.Authenticator
+	var preflight http.HandlerFunc
 	if !o.KeysOnly {
 		authn = s.publishAuthenticator()
 	}
+	if authn != nil {
+		preflight = func(w http.ResponseWriter, r *http.Request) {
+			httpx.Preflight(w, r, s.opts.AllowedOrigins, "POST")
+		}
+	}
 	return pubapi.New(pubapi.Options{
 		Authenticate: authn,
+		Preflight:    preflight,
 		Keys:         o.Keys,
 		Loopback:     o.AllowLoopbackWithoutKey,
 		MaxBody:      o.MaxBodyBytes,

@@ -240,3 +240,49 @@ func TestPublishAPIKeysOnly(t *testing.T) {
 		t.Fatalf("KeysOnly without keys: %+v, want 404", a)
 	}
 }
+
+// TestPublishAPIBrowser: a page of an allowed origin publishes with its
+// cookie (after a CORS preflight); a page admitted only by "*" never
+// authenticates by cookie, as on the other transports.
+func TestPublishAPIBrowser(t *testing.T) {
+	_, base := startPublishAPI(t, herald.Options{Authenticator: jwtAuth(t), AllowedOrigins: []string{"https://app.example.com", "*"}}, herald.PublishAPIOptions{})
+	api := base + "/api/publish"
+	cookie := "herald_token=" + chatter(t, time.Hour)
+
+	req, _ := http.NewRequestWithContext(ctxT(t), http.MethodPost, api, strings.NewReader(`{"topic":"chat/room","data":1}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "https://app.example.com")
+	req.Header.Set("Cookie", cookie)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" || resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Fatalf("allowed origin: %d %v", resp.StatusCode, resp.Header)
+	}
+	if a := post(t, api, `{"topic":"chat/room","data":1}`, http.Header{"Origin": {"https://other.example"}, "Cookie": {cookie}}); a.status != 401 {
+		t.Fatalf("origin admitted by \"*\" with a cookie: %+v, want 401 (the cookie is not used)", a)
+	}
+	if a := post(t, api, `{"topic":"chat/room","data":1}`, http.Header{"Origin": {"https://other.example"}, "Authorization": {"Bearer " + chatter(t, time.Hour)}}); a.status != 200 {
+		t.Fatalf("origin admitted by \"*\" with a bearer token: %+v", a)
+	}
+}
+
+// TestPublishAPIPreflight: mounted for OPTIONS, the handler answers the
+// CORS preflight of an allowed origin.
+func TestPublishAPIPreflight(t *testing.T) {
+	srv := herald.New(herald.Options{Authenticator: jwtAuth(t), AllowedOrigins: []string{"https://app.example.com"}})
+	defer srv.Shutdown(context.Background())
+	h := srv.PublishHandler(herald.PublishAPIOptions{})
+	for origin, want := range map[string]int{"https://app.example.com": 204, "https://evil.example": 403} {
+		r := httptest.NewRequest(http.MethodOptions, "/api/publish", nil)
+		r.Header.Set("Origin", origin)
+		r.Header.Set("Access-Control-Request-Method", "POST")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != want || (want == 204 && !strings.Contains(w.Header().Get("Access-Control-Allow-Headers"), "Authorization")) {
+			t.Errorf("%s: %d %v, want %d", origin, w.Code, w.Header(), want)
+		}
+	}
+}

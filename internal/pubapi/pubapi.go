@@ -61,6 +61,9 @@ type Options struct {
 	// header, an access_token parameter or a cookie. It also enables the
 	// API when Keys is empty.
 	Authenticate Authenticator
+	// Preflight, when set, answers CORS preflight (OPTIONS) requests, so
+	// pages of allowed origins can POST with a token.
+	Preflight http.HandlerFunc
 	// Publish publishes a message for the server (no client, no
 	// authorization hook) and fills in its position.
 	Publish func(ctx context.Context, m *message.Message) error
@@ -127,6 +130,10 @@ func fail(w http.ResponseWriter, status int, code, msg string) {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(h.keys) == 0 && !h.o.Loopback && h.o.Authenticate == nil {
 		fail(w, http.StatusNotFound, "disabled", "the publish API is disabled: no API key is configured")
+		return
+	}
+	if r.Method == http.MethodOptions && h.o.Preflight != nil {
+		h.o.Preflight(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {
