@@ -286,3 +286,39 @@ func TestPublishAPIPreflight(t *testing.T) {
 		}
 	}
 }
+
+// TestPublishAPIAnonymousIdentity: an authenticator that admits every
+// request (Identity{} for strangers) does not open the API; a cookie
+// session it recognizes publishes, under Authorize.
+func TestPublishAPIAnonymousIdentity(t *testing.T) {
+	_, base := startPublishAPI(t, herald.Options{
+		OnConnect: func(ctx context.Context, r *herald.ConnectRequest) (herald.Identity, error) {
+			if c, err := (&http.Request{Header: r.Header}).Cookie("sid"); err == nil && c.Value == "s3cr3t" {
+				return herald.Identity{Subject: "carol"}, nil
+			}
+			return herald.Identity{}, nil
+		},
+		Authorize: func(ctx context.Context, c *herald.Client, a herald.Action, topic string) error {
+			if c.Identity.Subject == "carol" && topic == "carol/inbox" {
+				return nil
+			}
+			return herald.ErrForbidden
+		},
+	}, herald.PublishAPIOptions{Keys: []string{"k-0123456789abcdef"}})
+	api := base + "/api/publish"
+	for _, tt := range []struct {
+		name, topic string
+		h           http.Header
+		status      int
+	}{
+		{"stranger", "carol/inbox", nil, 401},
+		{"stranger with a bearer value", "carol/inbox", bearer("whatever"), 401},
+		{"session", "carol/inbox", http.Header{"Cookie": {"sid=s3cr3t"}}, 200},
+		{"session, other topic", "dave/inbox", http.Header{"Cookie": {"sid=s3cr3t"}}, 403},
+		{"key", "dave/inbox", bearer("k-0123456789abcdef"), 200},
+	} {
+		if a := post(t, api, `{"topic":"`+tt.topic+`","data":1}`, tt.h); a.status != tt.status {
+			t.Errorf("%s: %+v, want %d", tt.name, a, tt.status)
+		}
+	}
+}

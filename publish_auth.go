@@ -54,6 +54,12 @@ func (s *Server) publishAuthenticator() pubapi.Authenticator {
 			s.core.Rejected()
 			return nil, err
 		}
+		if id.Subject == "" {
+			// An authenticator that admits everyone (an OnConnect that
+			// returns Identity{} for strangers) must not open the API:
+			// only an identity that is someone publishes with a token.
+			return nil, fmt.Errorf("%w: the authenticator returned no subject", pubapi.ErrNoCredentials)
+		}
 		if !id.Expires.IsZero() && !id.Expires.After(time.Now()) {
 			s.core.Rejected()
 			return nil, fmt.Errorf("%w: credentials expired", ErrUnauthorized)
