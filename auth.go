@@ -11,9 +11,11 @@ import (
 
 // Authenticator decides who a connection is before it is accepted, on
 // every protocol alike: the WebSocket and gateway handshakes, SSE,
-// long-poll and streaming requests, STOMP CONNECT and MQTT CONNECT. It
-// is asked again, with ConnectRequest.Refresh set, when a connected
-// client refreshes its token in band.
+// long-poll and streaming requests, STOMP CONNECT and MQTT CONNECT, and
+// each request to the HTTP publish API that presents no API key
+// (Protocol "publish-api", Transport "http"; publish_auth.go). It is
+// asked again, with ConnectRequest.Refresh set, when a connected client
+// refreshes its token in band.
 //
 // Return ErrNoCredentials (or an error wrapping it) when the request
 // carries no credentials at all, so that Options.Anonymous can admit it;

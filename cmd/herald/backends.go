@@ -78,6 +78,10 @@ type APIConfig struct {
 	Keys          []string `yaml:"keys"`
 	AllowLoopback bool     `yaml:"allow_loopback"`
 	MaxBody       int      `yaml:"max_body"`
+	// Tokens accepts the credentials of auth.jwt or hooks.connect_url
+	// on the publish API, each topic checked against the identity's
+	// publish permissions (docs/http-api.md).
+	Tokens bool `yaml:"tokens"`
 }
 
 // HooksConfig is the hooks: section.
@@ -126,6 +130,7 @@ func init() {
 		stringSetting("api.publish_path", "PATH", "path of the HTTP publish API (POST); empty means "+defaultPublishPath, func(c *Config) *string { return &c.API.PublishPath }),
 		listSetting("api.keys", "LIST", "comma-separated API keys of the publish API (prefer the file or the variable: flags show in ps); none disables the API", func(c *Config) *[]string { return &c.API.Keys }),
 		boolSetting("api.allow_loopback", "with no api.keys, let local clients publish without a key (never behind a local reverse proxy)", func(c *Config) *bool { return &c.API.AllowLoopback }),
+		boolSetting("api.tokens", "accept the tokens of auth.jwt or hooks.connect_url on the publish API too, limited to the topics each identity may publish to (enables the API without api.keys)", func(c *Config) *bool { return &c.API.Tokens }),
 		intSetting("api.max_body", "1048576", "largest publish API request in bytes", func(c *Config) *int { return &c.API.MaxBody }),
 		stringSetting("hooks.connect_url", "URL", "HTTP backend asked whether a connection is allowed (and who it is)", func(c *Config) *string { return &c.Hooks.ConnectURL }),
 		stringSetting("hooks.authorize_url", "URL", "HTTP backend asked whether a subscription or publication is allowed", func(c *Config) *string { return &c.Hooks.AuthorizeURL }),
@@ -224,6 +229,9 @@ func (c *Config) validateBackends(bad func(key, format string, a ...any), taken 
 			bad("api.keys", "a key of %d characters is too easy to guess; use at least 16", len(k))
 		}
 	}
+	if c.API.Tokens && c.Hooks.ConnectURL == "" && !c.Auth.JWT.enabled() {
+		bad("api.tokens", "needs hooks.connect_url or auth.jwt to authenticate with")
+	}
 	if c.API.MaxBody < 0 {
 		bad("api.max_body", "%d is negative (0 means the default)", c.API.MaxBody)
 	}
@@ -238,7 +246,7 @@ func (c *Config) validateBackends(bad func(key, format string, a ...any), taken 
 	}
 }
 
-func (a *APIConfig) enabled() bool { return len(a.Keys) > 0 || a.AllowLoopback }
+func (a *APIConfig) enabled() bool { return len(a.Keys) > 0 || a.AllowLoopback || a.Tokens }
 
 func (a *APIConfig) path() string {
 	if a.PublishPath == "" {
@@ -314,10 +322,15 @@ func mountBackends(c *Config, srv *herald.Server, mux *http.ServeMux, logger *sl
 		}
 	}
 	if c.API.enabled() {
-		mux.Handle("POST "+c.API.path(), srv.PublishHandler(herald.PublishAPIOptions{
+		api := srv.PublishHandler(herald.PublishAPIOptions{
 			Keys: c.API.Keys, AllowLoopbackWithoutKey: c.API.AllowLoopback, MaxBodyBytes: int64(c.API.MaxBody),
-		}))
-		logger.Info("publish API", "path", c.API.path(), "keys", len(c.API.Keys), "loopback_without_key", c.API.AllowLoopback && len(c.API.Keys) == 0)
+			KeysOnly: !c.API.Tokens,
+		})
+		mux.Handle("POST "+c.API.path(), api)
+		if c.API.Tokens {
+			mux.Handle("OPTIONS "+c.API.path(), api) // CORS preflight for pages of allowed origins
+		}
+		logger.Info("publish API", "path", c.API.path(), "keys", len(c.API.Keys), "tokens", c.API.Tokens, "loopback_without_key", c.API.AllowLoopback && len(c.API.Keys) == 0)
 	}
 	return nil
 }

@@ -49,3 +49,46 @@ func FuzzPublishBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAuthorization: any Authorization header and cookie gets a JSON
+// answer; only the key or a token the Authenticator accepts for the
+// topic publishes, and a key never reaches the Authenticator.
+func FuzzAuthorization(f *testing.F) {
+	for _, s := range [][2]string{
+		{"Bearer k", ""}, {"bearer  k ", ""}, {"Bearer tok-chat/*", ""}, {"Bearer tok-news/*", ""},
+		{"Bearer expired", ""}, {"Basic azE6", ""}, {"Bearer", "sess=tok-chat/*"}, {"", "sess=expired; a=b"},
+		{"Bearer " + strings.Repeat("k", 20000), ""}, {"Bearer k\x00", ""},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, authz, cookie string) {
+		rec, a := &recorder{}, &tokenAuth{}
+		h := New(Options{Keys: []string{"k"}, Publish: rec.publish, Authenticate: a.authenticate})
+		r := httptest.NewRequest("POST", "/", strings.NewReader(`{"topic":"chat/a","data":1}`))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header["Authorization"] = []string{authz}
+		r.Header["Cookie"] = []string{cookie}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if !json.Valid(w.Body.Bytes()) {
+			t.Fatalf("answer %q is not JSON", w.Body)
+		}
+		for _, s := range a.seen {
+			if s == "k" {
+				t.Fatal("the API key reached the authenticator")
+			}
+		}
+		switch w.Code {
+		case 200:
+			if len(rec.msgs) != 1 {
+				t.Fatalf("200 with %d messages published", len(rec.msgs))
+			}
+		case 401, 403:
+			if len(rec.msgs) != 0 {
+				t.Fatalf("%d with %d messages published", w.Code, len(rec.msgs))
+			}
+		default:
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	})
+}

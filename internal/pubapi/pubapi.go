@@ -3,7 +3,7 @@
 // speaks. It is how a backend in any language pushes through Herald.
 //
 //	POST /api/publish
-//	Authorization: Bearer <api key>
+//	Authorization: Bearer <api key, or a token for the server's Authenticator>
 //	Content-Type: application/json
 //
 //	{"topic": "orders/42", "data": {"status": "shipped"}, "headers": {"k": "v"}}
@@ -13,14 +13,14 @@
 // method does (native.DecodeData): a JSON string is text, base64 with
 // "encoding": "base64" is bytes, anything else is JSON. The answer is the
 // message's position, {"topic","epoch","seq"}, or an array of them for a
-// batch, in order. A batch is checked whole before anything is published.
+// batch, in order. A batch is checked whole, including every topic's
+// publish permission, before anything is published.
 package pubapi
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,7 +28,6 @@ import (
 	"log/slog"
 	"maps"
 	"mime"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -57,6 +56,14 @@ type Options struct {
 	MaxBody int64
 	// MaxBatch bounds the messages of one request; default 1000.
 	MaxBatch int
+	// Authenticate, when set, verifies the credentials of a request that
+	// does not present an API key (auth.go): a token in the Authorization
+	// header, an access_token parameter or a cookie. It also enables the
+	// API when Keys is empty.
+	Authenticate Authenticator
+	// Preflight, when set, answers CORS preflight (OPTIONS) requests, so
+	// pages of allowed origins can POST with a token.
+	Preflight http.HandlerFunc
 	// Publish publishes a message for the server (no client, no
 	// authorization hook) and fills in its position.
 	Publish func(ctx context.Context, m *message.Message) error
@@ -121,8 +128,12 @@ func fail(w http.ResponseWriter, status int, code, msg string) {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if len(h.keys) == 0 && !h.o.Loopback {
+	if len(h.keys) == 0 && !h.o.Loopback && h.o.Authenticate == nil {
 		fail(w, http.StatusNotFound, "disabled", "the publish API is disabled: no API key is configured")
+		return
+	}
+	if r.Method == http.MethodOptions && h.o.Preflight != nil {
+		h.o.Preflight(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {
@@ -130,8 +141,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
 		return
 	}
-	if status, code, msg := h.authenticate(r); status != 0 {
-		if status == http.StatusUnauthorized {
+	authorize, status, code, msg := h.authenticate(w, r)
+	if status != 0 {
+		if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="herald"`)
 		}
 		fail(w, status, code, msg)
@@ -168,6 +180,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		msgs[i] = m
 	}
+	if authorize != nil {
+		// Every topic is checked before anything is published: a batch
+		// with one forbidden topic publishes nothing.
+		for i, m := range msgs {
+			if err := authorize(r.Context(), m.Topic); err != nil {
+				msg := err.Error()
+				if batch {
+					msg = fmt.Sprintf("message %d: %s (nothing was published)", i, msg)
+				}
+				fail(w, http.StatusForbidden, "forbidden", msg)
+				return
+			}
+		}
+	}
 	results := make([]Result, 0, len(msgs))
 	for i, m := range msgs {
 		if err := h.o.Publish(r.Context(), m); err != nil {
@@ -189,48 +215,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	enc.Encode(results[0])
-}
-
-// authenticate returns a non-zero status when r may not publish.
-func (h *handler) authenticate(r *http.Request) (int, string, string) {
-	if len(h.keys) == 0 {
-		if !loopback(r) {
-			return http.StatusForbidden, "forbidden", "without API keys the publish API accepts local clients only"
-		}
-		return 0, "", ""
-	}
-	auth := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(auth, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return http.StatusUnauthorized, "unauthorized", "an API key is required: Authorization: Bearer <key>"
-	}
-	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	match := 0
-	for i := range h.keys {
-		// Every key is compared, so the time says nothing about which
-		// one matched.
-		match |= subtle.ConstantTimeCompare(sum[:], h.keys[i][:])
-	}
-	if match != 1 {
-		return http.StatusUnauthorized, "unauthorized", "the API key is not valid"
-	}
-	return 0, "", ""
-}
-
-// loopback reports whether r comes from this machine directly, not
-// through a local reverse proxy (which would make everyone local).
-func loopback(r *http.Request) bool {
-	for _, k := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
-		if r.Header.Get(k) != "" {
-			return false
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // parse reads one message or a batch (a JSON array).
