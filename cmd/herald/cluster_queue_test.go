@@ -143,9 +143,12 @@ func TestClusterQueueSurvivesKilledNode(t *testing.T) {
 			heldBack = time.Since(killed)
 		}
 	}
+	// A message comes twice only as a redelivery: of one node0 held, or
+	// of one node1 acknowledged while the queue's consumer was led from
+	// node0 (an acknowledgement can be lost with its leader).
 	for b, n := range got {
-		if n > 1 {
-			t.Errorf("%s consumed %d times on node1", b, n)
+		if n > 1 && !redelivered[b] {
+			t.Errorf("%s consumed %d times on node1, never marked redelivered", b, n)
 		}
 	}
 	for b := range held {
