@@ -18,7 +18,8 @@ func (g *Gate) Reserve(send func([]byte) bool, fail func(error)) *Slot {
 	return &Slot{g: g, e: e}
 }
 
-// Fill gives the slot its reply, sent once the replies before it are.
+// Fill gives the slot its reply, sent once the replies before it are
+// (nil: nothing to send; the slot only kept the order, for a failure).
 // With err, fail runs instead (on its own goroutine) and nothing queued
 // after the slot is sent, as for a store failure in SendDurable. A slot
 // is filled once.

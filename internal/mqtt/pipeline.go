@@ -3,7 +3,6 @@ package mqtt
 import (
 	"context"
 	"strings"
-	"sync"
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -16,52 +15,6 @@ import (
 // as it waits for every publish without pipelining: a fast publisher
 // gets backpressure, not unbounded memory.
 const pipeWindow = 256
-
-// pipeline counts a connection's publishes in flight to the stream.
-type pipeline struct {
-	slots chan struct{} // one token per publish in flight
-	mu    sync.Mutex
-	n     int
-	idle  []func() // run once nothing is in flight
-}
-
-// begin takes a place in the window, waiting while it is full (worker).
-func (p *pipeline) begin() {
-	p.slots <- struct{}{}
-	p.mu.Lock()
-	p.n++
-	p.mu.Unlock()
-}
-
-// end gives a place back; the last publish out starts what waited for
-// the pipeline to empty, on its own goroutine: end runs on the goroutine
-// that stores a topic, which must not block.
-func (p *pipeline) end() {
-	<-p.slots
-	p.mu.Lock()
-	p.n--
-	var run []func()
-	if p.n == 0 {
-		run, p.idle = p.idle, nil
-	}
-	p.mu.Unlock()
-	for _, f := range run {
-		go f()
-	}
-}
-
-// whenIdle runs f now if nothing is in flight, else once the last
-// publish in flight has its outcome.
-func (p *pipeline) whenIdle(f func()) {
-	p.mu.Lock()
-	if p.n > 0 {
-		p.idle = append(p.idle, f)
-		p.mu.Unlock()
-		return
-	}
-	p.mu.Unlock()
-	f()
-}
 
 // pipelined reports whether pk is published without the worker waiting
 // for the cluster's stream: on a cluster node (DeliversLater), QoS 0 and
@@ -109,12 +62,12 @@ func (c *conn) publishAsync(pk *packets.Packet) {
 	if qos == 1 {
 		slot = c.gate.Reserve(c.queue, c.storeFailed)
 	}
-	c.pipe.begin()
+	c.pipe.Begin()
 	topicName := m.Topic
 	// ctx serves only a synchronous fallback (the stream not ready yet),
 	// which calls done before PublishAsync returns.
 	c.s.Core().PublishAsync(ctx, m, func(err error) {
-		defer c.pipe.end()
+		defer c.pipe.End()
 		code := byte(codeSuccess)
 		if err != nil {
 			c.s.Core().Logger().Warn("mqtt: publish failed", "topic", topicName, "qos", qos, "session", c.s.Scope.SessionID, "err", err)
