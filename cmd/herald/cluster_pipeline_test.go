@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/heraldhq/herald/internal/testutil"
 )
@@ -69,5 +70,37 @@ func TestClusterPipelinedMQTTPublishes(t *testing.T) {
 			expect("pipe/b", 1, 2, n/2)
 			expect("pipe/zero", 0, 1, n, "end")
 		})
+	}
+}
+
+// TestClusterPipelinedStompSends: one stomp.py connection sends 300
+// receipted SENDs to a topic without waiting, to one node of three; it
+// gets every RECEIPT in frame order, and a subscriber on another node
+// gets every message once in order (ADR 0018).
+func TestClusterPipelinedStompSends(t *testing.T) {
+	testutil.Need(t, "/usr/bin/python3")
+	bin := buildBinary(t, t.TempDir())
+	nodes := startTriple(t, bin)
+	const n = 300
+	out := testutil.Python(t, 60*time.Second, filepath.Join(testutil.Root(t), "tests", "python", "stomp_pipeline.py"),
+		map[string]string{"PUB_ADDR": nodes[0].stomp, "SUB_ADDR": nodes[1].stomp, "N": strconv.Itoa(n)})
+	var rep struct {
+		Receipts []string
+		Errors   []string
+		Got      []string
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("report %q: %v", out, err)
+	}
+	if len(rep.Errors) > 0 {
+		t.Fatalf("ERROR frames: %v", rep.Errors)
+	}
+	for i := range n {
+		if rep.Receipts[i] != fmt.Sprintf("r%d", i) {
+			t.Fatalf("RECEIPT #%d is %s: not in frame order", i, rep.Receipts[i])
+		}
+		if rep.Got[i] != strconv.Itoa(i) {
+			t.Fatalf("subscriber's message #%d is %s: not in send order, or not once", i, rep.Got[i])
+		}
 	}
 }
