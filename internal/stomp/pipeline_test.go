@@ -34,7 +34,7 @@ type heldPub struct {
 	done func(error)
 }
 
-func (b *heldBroker) Sequenced() bool                        { return true }
+func (b *heldBroker) Sequenced() bool                         { return true }
 func (b *heldBroker) TopicTail(string) (uint64, string, bool) { return 0, "", false }
 
 func (b *heldBroker) PublishAsync(m *message.Message, done func(error)) bool {
