@@ -351,6 +351,10 @@ func (c *Core) PublishAsync(ctx context.Context, m *message.Message, done func(e
 	})
 }
 
+// PublishesLater reports whether a publish waits for a cluster's stream
+// (router.Sequenced): protocols then pipeline with PublishAsync.
+func (c *Core) PublishesLater() bool { return c.router.Sequenced() }
+
 // Shutdown closes every session with 1001 after flushing its queue, waits
 // for them until ctx ends (then drops the rest), and stops the pools.
 func (c *Core) Shutdown(ctx context.Context) error {

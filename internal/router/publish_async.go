@@ -38,3 +38,8 @@ func (r *Router) PublishAsync(ctx context.Context, m *message.Message, done func
 	}
 	done(r.Publish(ctx, m))
 }
+
+// Sequenced reports whether a cluster's stream stamps and stores
+// publishes (a publish then waits for a round trip: PublishAsync is worth
+// using).
+func (r *Router) Sequenced() bool { return r.sequenced }

@@ -20,8 +20,8 @@ var notCarried = map[string]bool{
 }
 
 // onSend handles a SEND: at once, or at COMMIT inside a transaction. A
-// SEND to a topic is pipelined (sendTopic): async says its RECEIPT, if
-// any, is already taken care of.
+// SEND to a topic on a cluster node is pipelined (sendTopic): async says
+// its RECEIPT, if any, is already taken care of.
 func (c *conn) onSend(f *Frame) (async bool, _ *stompError) {
 	d, ok := f.Get("destination")
 	if !ok {
@@ -34,7 +34,7 @@ func (c *conn) onSend(f *Frame) (async bool, _ *stompError) {
 	if tx, ok := f.Get("transaction"); ok {
 		return false, c.buffer(f, tx, dst)
 	}
-	if dst.kind == destTopic {
+	if dst.kind == destTopic && c.s.Core().PublishesLater() {
 		return c.sendTopic(f, dst)
 	}
 	return false, c.send(f, dst)
