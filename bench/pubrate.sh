@@ -6,7 +6,8 @@
 #
 # BIN=path uses that herald binary instead of building this tree (to
 # compare with an older build). Output: a Markdown table on stdout, kept
-# in bench/results/<date>-pubrate.txt. Runs in well under a minute.
+# (appended) in bench/results/<date>-pubrate.txt. Runs in well under a
+# minute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,16 +33,16 @@ trap cleanup EXIT
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 waitready() { for _ in $(seq 300); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return 0; sleep 0.1; done; echo "node on :$1 never ready" >&2; return 1; }
 
-common=(serve --demo=false --stomp-listen= --log-level warn)
-single=$(freeport) singlemq=$(freeport)
-"$BIN" "${common[@]}" --listen "127.0.0.1:$single" --mqtt-listen "127.0.0.1:$singlemq" >"$TMP/single.log" 2>&1 &
+common=(serve --demo=false --log-level warn)
+single=$(freeport) singlemq=$(freeport) singlest=$(freeport)
+"$BIN" "${common[@]}" --listen "127.0.0.1:$single" --mqtt-listen "127.0.0.1:$singlemq" --stomp-listen "127.0.0.1:$singlest" >"$TMP/single.log" 2>&1 &
 PIDS+=($!)
-http=() route=() mq=()
-for i in 0 1 2; do http+=("$(freeport)"); route+=("$(freeport)"); mq+=("$(freeport)"); done
+http=() route=() mq=() st=()
+for i in 0 1 2; do http+=("$(freeport)"); route+=("$(freeport)"); mq+=("$(freeport)"); st+=("$(freeport)"); done
 for i in 0 1 2; do
 	seeds=()
 	for j in 0 1 2; do [ "$j" != "$i" ] && seeds+=("127.0.0.1:${route[$j]}"); done
-	"$BIN" "${common[@]}" --listen "127.0.0.1:${http[$i]}" --mqtt-listen "127.0.0.1:${mq[$i]}" --cluster-name bench --cluster-node "n$i" \
+	"$BIN" "${common[@]}" --listen "127.0.0.1:${http[$i]}" --mqtt-listen "127.0.0.1:${mq[$i]}" --stomp-listen "127.0.0.1:${st[$i]}" --cluster-name bench --cluster-node "n$i" \
 		--cluster-listen "127.0.0.1:${route[$i]}" --cluster-routes "$(IFS=,; echo "${seeds[*]}")" >"$TMP/n$i.log" 2>&1 &
 	PIDS+=($!)
 done
@@ -54,13 +55,14 @@ for _ in $(seq 50); do "$RATE" --addr "127.0.0.1:${mq[0]}" --n 10 --topic bench/
 	echo "Herald ${LABEL:-$(git describe --always --dirty)}, $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(go version | cut -d' ' -f3)"
 	echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
-	echo "| setup | QoS 1, 1 in flight | QoS 1, $INFLIGHT in flight | QoS 0 |"
-	echo "|---|---|---|---|"
-} | tee "$OUT"
+	echo "| setup | MQTT QoS 1, 1 in flight | MQTT QoS 1, $INFLIGHT in flight | MQTT QoS 0 | STOMP SEND+RECEIPT, $INFLIGHT in flight |"
+	echo "|---|---|---|---|---|"
+} | tee -a "$OUT"
 rate() { "$RATE" --addr "$1" --n "$N" "${@:2}" | sed -n 's/.*: \([0-9]*\) msg\/s$/\1/p'; }
-row() {
-	printf '| %s | %s msg/s | %s msg/s | %s msg/s |\n' "$1" "$(rate "$2" --qos 1 --inflight 1 --topic "b/$RANDOM")" \
-		"$(rate "$2" --qos 1 --inflight "$INFLIGHT" --topic "b/$RANDOM")" "$(rate "$2" --qos 0 --topic "b/$RANDOM")" | tee -a "$OUT"
+row() { # name mqtt stomp
+	printf '| %s | %s msg/s | %s msg/s | %s msg/s | %s msg/s |\n' "$1" "$(rate "$2" --qos 1 --inflight 1 --topic "b/$RANDOM")" \
+		"$(rate "$2" --qos 1 --inflight "$INFLIGHT" --topic "b/$RANDOM")" "$(rate "$2" --qos 0 --topic "b/$RANDOM")" \
+		"$(rate "" --stomp "$3" --inflight "$INFLIGHT" --topic "b/$RANDOM")" | tee -a "$OUT"
 }
-row "single node" "127.0.0.1:$singlemq"
-row "three-node cluster" "127.0.0.1:${mq[0]}"
+row "single node" "127.0.0.1:$singlemq" "127.0.0.1:$singlest"
+row "three-node cluster" "127.0.0.1:${mq[0]}" "127.0.0.1:${st[0]}"

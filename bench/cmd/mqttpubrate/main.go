@@ -5,7 +5,8 @@
 // the same topic, whose PUBACK comes once the ones before it are stored),
 // and prints the messages per second. It checks that the PUBACKs come in
 // PUBLISH order. Used by bench/pubrate.sh on a three-node cluster
-// (ADR 0018).
+// (ADR 0018). With --stomp it measures a STOMP connection's receipted
+// SENDs instead.
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -26,8 +28,15 @@ func main() {
 	inflight := flag.Int("inflight", 100, "QoS 1 publishes unacknowledged at most")
 	size := flag.Int("size", 64, "payload bytes")
 	topic := flag.String("topic", "bench/pubrate", "topic")
+	stompAddr := flag.String("stomp", "", "STOMP host:port: measure receipted SENDs (--inflight) there instead")
 	flag.Parse()
-	if err := run(*addr, *topic, *n, *qos, *inflight, *size); err != nil {
+	var err error
+	if *stompAddr != "" {
+		err = runStomp(*stompAddr, strings.ReplaceAll(*topic, "/", "."), *n, *inflight, *size)
+	} else {
+		err = run(*addr, *topic, *n, *qos, *inflight, *size)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "mqttpubrate:", err)
 		os.Exit(1)
 	}
