@@ -14,6 +14,7 @@ import (
 
 	"github.com/heraldhq/herald/internal/broker"
 	"github.com/heraldhq/herald/internal/core"
+	"github.com/heraldhq/herald/internal/durable"
 	"github.com/heraldhq/herald/internal/message"
 	"github.com/heraldhq/herald/internal/router"
 )
@@ -106,10 +107,18 @@ func (b *heldBroker) eventList() []string {
 // newClusterTestServer is newTestServer on a node whose router delivers
 // later (DeliversLater) through br.
 func newClusterTestServer(t *testing.T, br broker.Broker) *testServer {
+	return newClusterTestServerWith(t, br, Options{})
+}
+
+func newClusterTestServerWith(t *testing.T, br broker.Broker, opts Options) *testServer {
 	t.Helper()
 	r := router.New(router.Options{Broker: br})
 	c := core.New(core.Config{Router: r, CloseTimeout: time.Second})
-	a := New(c, Options{SysInterval: -1, DeliversLater: true})
+	opts.SysInterval, opts.DeliversLater = -1, true
+	a, err := Open(c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.Register(a)
 	c.RegisterRaw("mqtt", a)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -243,5 +252,49 @@ func TestWillWaitsForPublishesInFlight(t *testing.T) {
 	}
 	if got, want := br.eventList(), []string{"queued:online", "stored:online", "sync:offline"}; !slices.Equal(got, want) {
 		t.Fatalf("events %v, want %v", got, want)
+	}
+}
+
+// TestPipelinedPubackWithADataDir: with a data directory, a pipelined
+// PUBACK also waits for the store's commit of what it was given
+// meanwhile (here a stored session's queued copy of the message), and
+// the order holds.
+func TestPipelinedPubackWithADataDir(t *testing.T) {
+	db, err := durable.Open(t.TempDir(), durable.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := newHeldBroker()
+	srv := newClusterTestServerWith(t, br, Options{Store: db})
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("store close: %v", err)
+		}
+	})
+	other := srv.dial(t, 4)
+	other.connect("other", false, nil) // a stored session
+	if ack := other.subscribe(1, nil, sub("d/#", 1)); ack.ReasonCodes[0] != 1 {
+		t.Fatalf("SUBACK %v", ack.ReasonCodes)
+	}
+	pub := srv.dial(t, 5)
+	pub.connect("pub", true, nil)
+	pub.publish("d/1", 1, false, 1, "x", nil)
+	pub.publish("d/2", 1, false, 2, "y", nil)
+	br.await(t, 2)
+	br.complete(1, nil)
+	br.complete(0, nil)
+	for _, pid := range []uint16{1, 2} {
+		if ack := pub.expect(packets.Puback); ack.PacketID != pid || ack.ReasonCode != codeSuccess {
+			t.Fatalf("PUBACK id %d code 0x%02x, want id %d success", ack.PacketID, ack.ReasonCode, pid)
+		}
+	}
+	got := map[string]bool{}
+	for range 2 {
+		m := other.expect(packets.Publish)
+		got[string(m.Payload)] = true
+		other.ack(packets.Puback, m.PacketID)
+	}
+	if !got["x"] || !got["y"] {
+		t.Fatalf("the stored session got %v", got)
 	}
 }
