@@ -82,7 +82,7 @@ func (g *Gate) flushLocked() {
 			g.q = nil // nothing after the end is sent
 			go e.close()
 			return
-		default:
+		case e.b != nil: // a filled Slot may have nothing to send
 			e.send(e.b)
 		}
 	}

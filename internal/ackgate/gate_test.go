@@ -72,3 +72,45 @@ func TestFailureStops(t *testing.T) {
 		t.Fatal("queue not cleared")
 	}
 }
+
+func TestReserveKeepsItsPlace(t *testing.T) {
+	var g Gate
+	var kv manualKV
+	var mu sync.Mutex
+	var out []string
+	send := func(b []byte) bool { mu.Lock(); out = append(out, string(b)); mu.Unlock(); return true }
+	first := g.Reserve(send, nil)
+	g.SendDurable(&kv, []byte("b"), send, nil)
+	second := g.Reserve(send, nil)
+	g.Send([]byte("d"), send)
+	kv.fire(0, nil)
+	second.Fill([]byte("c"), nil) // filled before the first: still waits for it
+	if len(out) != 0 {
+		t.Fatalf("sent %v before the first slot was filled", out)
+	}
+	first.Fill([]byte("a"), nil)
+	if want := []string{"a", "b", "c", "d"}; !slices.Equal(out, want) {
+		t.Fatalf("got %v, want %v", out, want)
+	}
+	g.Send([]byte("e"), send) // nothing waits: at once
+	if want := []string{"a", "b", "c", "d", "e"}; !slices.Equal(out, want) {
+		t.Fatalf("got %v, want %v", out, want)
+	}
+}
+
+func TestReserveFailedStopsWhatFollows(t *testing.T) {
+	var g Gate
+	var out []string
+	send := func(b []byte) bool { out = append(out, string(b)); return true }
+	failed := make(chan error, 1)
+	s := g.Reserve(send, func(err error) { failed <- err })
+	g.Send([]byte("after"), send)
+	boom := errors.New("boom")
+	s.Fill([]byte("ack"), boom)
+	if err := <-failed; !errors.Is(err, boom) {
+		t.Fatalf("fail got %v", err)
+	}
+	if len(out) != 0 {
+		t.Fatalf("sent %v after a failed slot", out)
+	}
+}

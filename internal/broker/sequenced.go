@@ -88,12 +88,13 @@ type tail struct {
 	used    time.Time // last publish; idle tails are forgotten (forgetIdle)
 }
 
-// pending is one publish waiting in its topic's tail.
+// pending is one publish waiting in its topic's tail: a synchronous one
+// waits on done; an asynchronous one (PublishAsync) has cb called.
 type pending struct {
 	m    *message.Message
-	env  []byte
 	err  error
 	done chan struct{}
+	cb   func(error)
 }
 
 // NewSequencedNATS returns a Broker in sequenced mode: topics are stored in
@@ -301,16 +302,8 @@ func (b *NATS) publishSequenced(ctx context.Context, m *message.Message) error {
 			return ErrClosed
 		}
 	}
-	v, _ := s.tails.LoadOrStore(m.Topic, new(tail))
-	tl := v.(*tail)
 	p := &pending{m: m, done: make(chan struct{})}
-	tl.mu.Lock()
-	tl.used = time.Now()
-	tl.waiting = append(tl.waiting, p)
-	lead := !tl.busy
-	tl.busy = true
-	tl.mu.Unlock()
-	if lead {
+	if tl, lead := s.enqueue(p); lead {
 		b.storeWaiting(tl, Subject(b.prefix, m.Topic))
 	}
 	// Once queued, a publish is stored or fails as a whole with its
@@ -318,6 +311,20 @@ func (b *NATS) publishSequenced(ctx context.Context, m *message.Message) error {
 	// could report a failure for a message that is then delivered.
 	<-p.done
 	return p.err
+}
+
+// enqueue appends p to its topic's waiting publishes; lead says the
+// caller must store them (no one else is).
+func (s *sequencer) enqueue(p *pending) (tl *tail, lead bool) {
+	v, _ := s.tails.LoadOrStore(p.m.Topic, new(tail))
+	tl = v.(*tail)
+	tl.mu.Lock()
+	tl.used = time.Now()
+	tl.waiting = append(tl.waiting, p)
+	lead = !tl.busy
+	tl.busy = true
+	tl.mu.Unlock()
+	return tl, lead
 }
 
 // storeWaiting stores the topic's waiting publishes, a bundle at a time,
@@ -341,6 +348,10 @@ func (b *NATS) storeWaiting(tl *tail, subject string) {
 		tl.mu.Unlock()
 		err := b.storeBundle(tl, stream, batch)
 		for _, p := range batch {
+			if p.cb != nil {
+				p.cb(err)
+				continue
+			}
 			p.err = err
 			close(p.done)
 		}

@@ -339,6 +339,22 @@ func (c *Core) Publish(ctx context.Context, s *Session, m *message.Message) erro
 	return nil
 }
 
+// PublishAsync publishes m, already authorized, without waiting for a
+// cluster's stream to store it (router.PublishAsync); done is called once
+// with the outcome and must not block.
+func (c *Core) PublishAsync(ctx context.Context, m *message.Message, done func(error)) {
+	c.router.PublishAsync(ctx, m, func(err error) {
+		if err == nil {
+			c.m.published.Inc()
+		}
+		done(err)
+	})
+}
+
+// PublishesLater reports whether a publish waits for a cluster's stream
+// (router.Sequenced): protocols then pipeline with PublishAsync.
+func (c *Core) PublishesLater() bool { return c.router.Sequenced() }
+
 // Shutdown closes every session with 1001 after flushing its queue, waits
 // for them until ctx ends (then drops the rest), and stops the pools.
 func (c *Core) Shutdown(ctx context.Context) error {

@@ -69,8 +69,9 @@ type conn struct {
 	paused    atomic.Bool
 	failAfter error
 
-	gate  ackgate.Gate // control packets waiting for the store, and those after them
-	wrote bool         // worker only: the publish being handled wrote to the store
+	gate  ackgate.Gate    // control packets waiting for the store, and those after them
+	pipe  *ackgate.Window // publishes waiting for a cluster's stream (pipeline.go); nil on one node
+	wrote bool            // worker only: the publish being handled wrote to the store
 
 	mu     sync.Mutex // guards sess, will and closed
 	sess   *session
@@ -93,6 +94,9 @@ type conn struct {
 
 func newConn(a *Adapter, s *core.Session) *conn {
 	c := &conn{a: a, s: s, opened: time.Now(), problemInfo: true}
+	if a.opts.DeliversLater {
+		c.pipe = ackgate.NewWindow(pipeWindow)
+	}
 	c.rd.max = a.opts.MaxPacketSize
 	c.lastRecv.Store(c.opened.UnixNano())
 	return c
@@ -475,7 +479,9 @@ func (c *conn) finish() {
 		return
 	}
 	c.a.connected.Add(-1)
-	c.a.lost(ss, c, w)
+	// After the publishes still in flight, as when the worker waited for
+	// each: the will comes after what the client published.
+	c.pipe.WhenIdle(func() { c.a.lost(ss, c, w) })
 }
 
 // Tick implements core.Ticker: CONNECT and keep-alive deadlines. A client

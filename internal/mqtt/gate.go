@@ -30,9 +30,5 @@ func (c *conn) sendDurable(b []byte) {
 		c.send(b)
 		return
 	}
-	c.gate.SendDurable(kv, c.frame(b), c.queue, func(err error) {
-		c.s.Core().Logger().Error("mqtt: store failed, closing the connection unacknowledged", "session", c.s.Scope.SessionID, "err", err)
-		c.refused.Store(true)
-		c.disconnect(codeUnspecified, "store failed")
-	})
+	c.gate.SendDurable(kv, c.frame(b), c.queue, c.storeFailed)
 }

@@ -57,6 +57,9 @@ func (c *conn) onPublish(pk *packets.Packet) {
 			c.fail(&decodeError{code: code, reason: "payload is not UTF-8 as its format says"})
 			return
 		}
+	} else if c.pipelined(pk) {
+		c.publishAsync(pk)
+		return
 	} else {
 		code = c.publish(pk)
 	}
@@ -90,15 +93,7 @@ func (c *conn) onPublish(pk *packets.Packet) {
 func (c *conn) publish(pk *packets.Packet) byte {
 	c.wrote = false
 	name := pk.TopicName
-	p := &pk.Properties
-	m := &message.Message{Topic: name, Data: pk.Payload, Retain: pk.FixedHeader.Retain}
-	md := meta{qos: pk.FixedHeader.Qos}
-	if c.ver == 5 {
-		m.ContentType = p.ContentType
-		m.Headers = headersOf(p.User)
-		md.expiry = p.MessageExpiryInterval
-		md.fwd = forwardProps(p)
-	}
+	m, md := c.messageOf(pk)
 	if isSys(name) {
 		return codeNotAuthorized // $SYS is the server's
 	}
@@ -148,6 +143,21 @@ func (c *conn) publish(pk *packets.Packet) byte {
 		return codeUnspecified
 	}
 	return codeSuccess
+}
+
+// messageOf is the application message pk carries, not yet authorized
+// or stamped.
+func (c *conn) messageOf(pk *packets.Packet) (*message.Message, meta) {
+	p := &pk.Properties
+	m := &message.Message{Topic: pk.TopicName, Data: pk.Payload, Retain: pk.FixedHeader.Retain}
+	md := meta{qos: pk.FixedHeader.Qos}
+	if c.ver == 5 {
+		m.ContentType = p.ContentType
+		m.Headers = headersOf(p.User)
+		md.expiry = p.MessageExpiryInterval
+		md.fwd = forwardProps(p)
+	}
+	return m, md
 }
 
 // onPuback ends a QoS 1 delivery.

@@ -40,7 +40,8 @@ type conn struct {
 	ws   bool
 	born time.Time
 
-	gate ackgate.Gate // receipts waiting for the store, and frames after them
+	gate ackgate.Gate    // receipts waiting for the store, and frames after them
+	pipe *ackgate.Window // SENDs waiting for a cluster's stream (pipeline.go); made at the first
 
 	// I/O loop only (gotConnect is read by Tick too).
 	p          Parser
@@ -227,7 +228,10 @@ func (c *conn) handle(f *Frame) {
 	default:
 		switch f.Command {
 		case cmdSend:
-			err = c.onSend(f)
+			var async bool
+			if async, err = c.onSend(f); async {
+				return // its receipt or error has its place (pipeline.go)
+			}
 		case cmdSubscribe:
 			err = c.onSubscribe(f)
 		case cmdUnsubscribe:

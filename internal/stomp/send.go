@@ -19,20 +19,25 @@ var notCarried = map[string]bool{
 	"transaction": true, "message-id": true, "subscription": true, "ack": true, "redelivered": true,
 }
 
-// onSend handles a SEND: at once, or at COMMIT inside a transaction.
-func (c *conn) onSend(f *Frame) *stompError {
+// onSend handles a SEND: at once, or at COMMIT inside a transaction. A
+// SEND to a topic on a cluster node is pipelined (sendTopic): async says
+// its RECEIPT, if any, is already taken care of.
+func (c *conn) onSend(f *Frame) (async bool, _ *stompError) {
 	d, ok := f.Get("destination")
 	if !ok {
-		return missing(f, "destination")
+		return false, missing(f, "destination")
 	}
 	dst, err := parseDest(d, c.a.cfg.RPCPrefix, false)
 	if err != nil {
-		return badDest(d, err)
+		return false, badDest(d, err)
 	}
 	if tx, ok := f.Get("transaction"); ok {
-		return c.buffer(f, tx, dst)
+		return false, c.buffer(f, tx, dst)
 	}
-	return c.send(f, dst)
+	if dst.kind == destTopic && c.s.Core().PublishesLater() {
+		return c.sendTopic(f, dst)
+	}
+	return false, c.send(f, dst)
 }
 
 func badDest(d string, err error) *stompError {
