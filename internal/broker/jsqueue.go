@@ -210,9 +210,12 @@ func (r *JSQueues) Send(ctx context.Context, name string, m *message.Message) er
 		return fmt.Errorf("%w: %w", ErrStreamNotReady, ctx.Err())
 	}
 	msg := &nats.Msg{Subject: r.subject(name), Data: encodeEnvelope(nil, m, r.b.origin)}
+	// One id for every attempt: an attempt that timed out may have been
+	// stored, and the stream then takes the next as a duplicate.
+	id := newID()
 	for {
 		actx, acancel := context.WithTimeout(ctx, opTimeout)
-		_, err := r.js.PublishMsg(msg, nats.Context(actx))
+		_, err := r.js.PublishMsg(msg, nats.Context(actx), nats.MsgId(id))
 		acancel()
 		if err == nil {
 			r.b.out.Add(1)

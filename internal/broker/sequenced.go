@@ -139,6 +139,7 @@ func NewSequencedNATS(ctx context.Context, nc *nats.Conn, prefix string, cfg Str
 			Discard:           nats.DiscardOld,
 			AllowDirect:       true,
 			RePublish:         &nats.RePublish{Source: prefix + ".s.>", Destination: prefix + ".r.>"},
+			Duplicates:        dedupWindow(cfg),
 		},
 	}
 	if err := b.subscribe(prefix + ".r.>"); err != nil {
@@ -365,6 +366,25 @@ func (b *NATS) storeWaiting(tl *tail, subject string) {
 // leader (starting, or a node was lost) it retries for StreamConfig.Retry.
 // Only the tail's one storer touches its end fields.
 func (b *NATS) storeBundle(tl *tail, subject string, batch []*pending) error {
+	return b.storeBundleID(tl, subject, batch, newID())
+}
+
+// dedupWindow is how long the stream remembers a bundle's id: longer
+// than a publish retries, within the age limit (JetStream's rule).
+func dedupWindow(cfg StreamConfig) time.Duration {
+	w := 2 * cfg.Retry
+	if cfg.MaxAge > 0 && w > cfg.MaxAge {
+		w = cfg.MaxAge
+	}
+	return w
+}
+
+// storeBundleID is storeBundle with the bundle's id, the same on every
+// attempt: an attempt whose outcome was unknown (a time-out while the
+// stream's leader changed) may have been stored, and the stream then
+// recognises the next attempt as a duplicate instead of storing the
+// bundle twice.
+func (b *NATS) storeBundleID(tl *tail, subject string, batch []*pending, id string) error {
 	s := b.seq
 	ctx := context.Background()
 	deadline := time.Now().Add(s.retry)
@@ -390,14 +410,22 @@ func (b *NATS) storeBundle(tl *tail, subject string, batch []*pending) error {
 			msg.Data = appendBundle(nil, envs)
 			opCtx, cancel := context.WithTimeout(ctx, opTimeout)
 			var ack *nats.PubAck
-			ack, err = s.js.PublishMsg(msg, nats.Context(opCtx), nats.ExpectLastSequencePerSubject(tl.stream))
+			ack, err = s.js.PublishMsg(msg, nats.Context(opCtx), nats.MsgId(id), nats.ExpectLastSequencePerSubject(tl.stream))
+			switch {
+			case err == nil && ack.Duplicate: // an earlier attempt was stored
+				if err = b.storedBefore(opCtx, tl, ack.Sequence, batch); err != nil {
+					tl.known = false
+				}
+			case err == nil:
+				tl.stream, tl.seq, tl.epoch = ack.Sequence, tl.seq+uint64(len(batch)), epoch
+			default:
+				tl.known = false // refused or unknown outcome: look again
+			}
 			cancel()
 			if err == nil {
-				tl.stream, tl.seq, tl.epoch = ack.Sequence, tl.seq+uint64(len(batch)), epoch
 				b.out.Add(uint64(len(batch)))
 				return nil
 			}
-			tl.known = false // refused or unknown outcome: look again
 			var apiErr *nats.APIError
 			if errors.As(err, &apiErr) && apiErr.ErrorCode == nats.JSErrCodeStreamWrongLastSequence {
 				continue // another node went first
@@ -416,6 +444,32 @@ func (b *NATS) storeBundle(tl *tail, subject string, batch []*pending) error {
 			return ErrClosed
 		}
 	}
+}
+
+// storedBefore takes the positions of a bundle an earlier attempt stored
+// at stream sequence seq (the stream recognised its id).
+func (b *NATS) storedBefore(ctx context.Context, tl *tail, seq uint64, batch []*pending) error {
+	raw, err := b.seq.js.GetMsg(b.seq.cfg.Name, seq, nats.DirectGet(), nats.Context(ctx))
+	if err != nil {
+		return err
+	}
+	envs, err := decodeMessages(raw.Data)
+	if err != nil {
+		return err
+	}
+	if len(envs) != len(batch) {
+		return fmt.Errorf("broker: the stored bundle has %d messages, not %d", len(envs), len(batch))
+	}
+	for i, p := range batch {
+		p.m.Seq, p.m.Epoch = envs[i].m.Seq, envs[i].m.Epoch
+	}
+	last := envs[len(envs)-1].m
+	if seq >= tl.stream { // nothing newer of the topic is known here
+		tl.stream, tl.seq, tl.epoch, tl.known = seq, last.Seq, last.Epoch, true
+	} else {
+		tl.known = false
+	}
+	return nil
 }
 
 // loadTail reads the topic's last stored message.
