@@ -27,17 +27,8 @@ OUT=bench/results/$(date -u +%F)-durable.jsonl
 go build -o "$BIN" ./cmd/herald
 go build -o "$LOAD" ./bench/cmd/mqttpersist
 mkdir -p bench/results
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+. bench/lib.sh
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-waitport() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 declare -A PORT
 # herald NAME [flags...]: one Herald on its own ports and data directory.

@@ -25,16 +25,8 @@ OUT=bench/results/$(date -u +%F)-mqtt.jsonl
 
 go build -o "$BIN" ./cmd/herald
 mkdir -p bench/results
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+. bench/lib.sh
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 HTTP=$(freeport) HMQTT=$(freeport) MMQTT=$(freeport) MWS=$(freeport)
 
 "$BIN" serve --listen "127.0.0.1:$HTTP" --mqtt-listen "127.0.0.1:$HMQTT" --stomp-listen "" \
@@ -56,7 +48,6 @@ EOF
 MPID=$!
 PIDS+=("$MPID")
 
-waitport() { for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 waitport "$HMQTT" && waitport "$HTTP" || { echo "herald did not start:"; cat "$TMP/herald.log"; exit 1; }
 waitport "$MMQTT" || { echo "mosquitto did not start:"; cat "$TMP/mosquitto.log"; exit 1; }
 MOSQ_WS=1

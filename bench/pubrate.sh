@@ -21,17 +21,8 @@ if [ -z "${BIN:-}" ]; then
 fi
 go build -o "$RATE" ./bench/cmd/mqttpubrate
 mkdir -p bench/results
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+. bench/lib.sh
 
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-waitready() { for _ in $(seq 300); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return 0; sleep 0.1; done; echo "node on :$1 never ready" >&2; return 1; }
 
 common=(serve --demo=false --log-level warn)
 single=$(freeport) singlemq=$(freeport) singlest=$(freeport)

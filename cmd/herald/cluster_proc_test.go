@@ -276,12 +276,17 @@ type lineProc struct {
 	cmd   *exec.Cmd
 }
 
-func startLines(t *testing.T, env map[string]string, name string, args ...string) *lineProc {
+// startLinesStdin is startLines with a pipe to the program's stdin.
+func startLinesStdin(t *testing.T, env map[string]string, name string, args ...string) (*lineProc, io.WriteCloser) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -307,6 +312,14 @@ func startLines(t *testing.T, env map[string]string, name string, args ...string
 			t.Logf("%s stderr:\n%s", name, stderr.String())
 		}
 	})
+	return lp, stdin
+}
+
+// startLines runs a client program (no stdin) and reads its stdout lines.
+func startLines(t *testing.T, env map[string]string, name string, args ...string) *lineProc {
+	t.Helper()
+	lp, stdin := startLinesStdin(t, env, name, args...)
+	stdin.Close()
 	return lp
 }
 

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -30,45 +27,6 @@ func startMQTTJS(t *testing.T, env map[string]string) *mqttJS {
 	node := testutil.Need(t, "node")
 	lp, stdin := startLinesStdin(t, env, node, filepath.Join(testutil.Root(t), "tests", "node", "mqtt_session_move.mjs"))
 	return &mqttJS{lp, stdin}
-}
-
-// startLinesStdin is startLines with a pipe to the program's stdin.
-func startLinesStdin(t *testing.T, env map[string]string, name string, args ...string) (*lineProc, io.WriteCloser) {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr logBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lp := &lineProc{lines: make(chan string, 10000), cmd: cmd}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lp.lines <- sc.Text()
-		}
-		close(lp.lines)
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() && stderr.String() != "" {
-			t.Logf("%s stderr:\n%s", name, stderr.String())
-		}
-	})
-	return lp, stdin
 }
 
 // quit asks the client to disconnect (or the publisher to stop) and
