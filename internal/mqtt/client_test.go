@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,12 +26,23 @@ type testServer struct {
 
 func newTestServer(t testing.TB, hooks core.Hooks, opts Options) *testServer {
 	t.Helper()
-	r := router.New(router.Options{})
-	c := core.New(core.Config{Router: r, Hooks: hooks, CloseTimeout: time.Second})
 	if opts.SysInterval == 0 {
 		opts.SysInterval = -1
 	}
-	a := New(c, opts)
+	ts, _ := serveAdapter(t, router.New(router.Options{}), hooks, opts, nil)
+	return ts
+}
+
+// serveAdapter opens an adapter with opts on a core over r and serves it
+// over TCP on 127.0.0.1. stop (also run at cleanup, once) shuts it down,
+// then runs after, if any (closing a store).
+func serveAdapter(t testing.TB, r *router.Router, hooks core.Hooks, opts Options, after func()) (ts *testServer, stop func()) {
+	t.Helper()
+	c := core.New(core.Config{Router: r, Hooks: hooks, CloseTimeout: time.Second})
+	a, err := Open(c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.Register(a)
 	c.RegisterRaw("mqtt", a)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -48,16 +60,23 @@ func newTestServer(t testing.TB, hooks core.Hooks, opts Options) *testServer {
 			c.ServeConn(conn, a, "mqtt")
 		}
 	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c.Shutdown(ctx)
-		a.Close()
-		r.Close()
-	})
-	return &testServer{core: c, a: a, addr: ln.Addr().String()}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			ln.Close()
+			<-done
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c.Shutdown(ctx)
+			a.Close()
+			r.Close()
+			if after != nil {
+				after()
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &testServer{core: c, a: a, addr: ln.Addr().String()}, stop
 }
 
 // client is a raw MQTT client for tests, encoding with the codec.

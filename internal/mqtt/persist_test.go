@@ -1,9 +1,7 @@
 package mqtt
 
 import (
-	"context"
 	"errors"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -39,46 +37,12 @@ func newDurableServer(t *testing.T, dir string, kv func(*durable.DB) store.KV) *
 	if kv != nil {
 		k = kv(db)
 	}
-	r := router.New(router.Options{})
-	c := core.New(core.Config{Router: r, CloseTimeout: time.Second})
-	a, err := Open(c, Options{SysInterval: -1, Store: k, Retained: ret})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Register(a)
-	c.RegisterRaw("mqtt", a)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.ServeConn(conn, a, "mqtt")
+	ts, stop := serveAdapter(t, router.New(router.Options{}), core.Hooks{}, Options{SysInterval: -1, Store: k, Retained: ret}, func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("store close: %v", err)
 		}
-	}()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			ln.Close()
-			<-done
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			c.Shutdown(ctx)
-			a.Close()
-			r.Close()
-			if err := db.Close(); err != nil {
-				t.Errorf("store close: %v", err)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return &durableServer{testServer: &testServer{core: c, a: a, addr: ln.Addr().String()}, db: db, stop: stop}
+	})
+	return &durableServer{testServer: ts, db: db, stop: stop}
 }
 
 // A persistent session's subscriptions, queued messages, in-flight QoS 2

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -112,40 +111,9 @@ func newClusterTestServer(t *testing.T, br broker.Broker) *testServer {
 
 func newClusterTestServerWith(t *testing.T, br broker.Broker, opts Options) *testServer {
 	t.Helper()
-	r := router.New(router.Options{Broker: br})
-	c := core.New(core.Config{Router: r, CloseTimeout: time.Second})
 	opts.SysInterval, opts.DeliversLater = -1, true
-	a, err := Open(c, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Register(a)
-	c.RegisterRaw("mqtt", a)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.ServeConn(conn, a, "mqtt")
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c.Shutdown(ctx)
-		a.Close()
-		r.Close()
-	})
-	return &testServer{core: c, a: a, addr: ln.Addr().String()}
+	ts, _ := serveAdapter(t, router.New(router.Options{Broker: br}), core.Hooks{}, opts, nil)
+	return ts
 }
 
 // TestPipelinedPubacksKeepPublishOrder: a connection's QoS 0 and 1

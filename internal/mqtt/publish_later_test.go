@@ -2,10 +2,8 @@ package mqtt
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -47,46 +45,17 @@ func TestPublishWaitingForTheClusterHoldsNoCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	br := &stalledBroker{entered: make(chan struct{}), release: make(chan struct{})}
-	r := router.New(router.Options{Broker: br})
-	c := core.New(core.Config{Router: r, CloseTimeout: time.Second})
-	a, err := Open(c, Options{SysInterval: -1, Store: db, DeliversLater: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Register(a)
-	c.RegisterRaw("mqtt", a)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.ServeConn(conn, a, "mqtt")
-		}
-	}()
 	released := false
-	t.Cleanup(func() {
-		if !released {
-			close(br.release)
-		}
-		ln.Close()
-		<-done
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c.Shutdown(ctx)
-		a.Close()
-		r.Close()
+	srv, _ := serveAdapter(t, router.New(router.Options{Broker: br}), core.Hooks{}, Options{SysInterval: -1, Store: db, DeliversLater: true}, func() {
 		if err := db.Close(); err != nil {
 			t.Errorf("store close: %v", err)
 		}
 	})
-	srv := &testServer{core: c, a: a, addr: ln.Addr().String()}
+	t.Cleanup(func() { // before the server stops (cleanups run last first)
+		if !released {
+			close(br.release)
+		}
+	})
 
 	other := srv.dial(t, 4) // 3.1.1 clean session 0: a stored session
 	other.connect("other", false, nil)
