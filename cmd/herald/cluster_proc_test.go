@@ -119,6 +119,8 @@ func (p *heraldProc) stop(t *testing.T) {
 	case err := <-p.done:
 		p.done <- err
 	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+		time.Sleep(time.Second)
 		_ = p.cmd.Process.Kill()
 		t.Errorf("%s did not stop on SIGTERM; its log:\n%s", p.name, p.logs)
 		p.done <- <-p.done

@@ -236,7 +236,15 @@ func (a *Adapter) Open(s *core.Session) core.Protocol { return newConn(a, s) }
 func (a *Adapter) Close() {
 	a.closeOnce.Do(func() {
 		close(a.stop)
-		<-a.done
+		// The timed work may be publishing $SYS topics; on a cluster node
+		// without a majority a publish waits for the stream (up to its
+		// retry time) and fails only once the broker closes, after this:
+		// do not wait for it beyond a grace period.
+		select {
+		case <-a.done:
+		case <-time.After(closeGrace):
+			a.core.Logger().Warn("mqtt: stopping while a $SYS publish waits for the cluster")
+		}
 		a.closeCluster()
 	})
 }

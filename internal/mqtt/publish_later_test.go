@@ -2,8 +2,10 @@ package mqtt
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -19,13 +21,14 @@ import (
 // "stalled" returns only once release is closed.
 type stalledBroker struct {
 	broker.Memory
+	prefix  string // if set, publishes to topics under it stall instead
 	once    sync.Once
 	entered chan struct{}
 	release chan struct{}
 }
 
 func (b *stalledBroker) Publish(ctx context.Context, m *message.Message) error {
-	if m.Topic == "stalled" {
+	if m.Topic == "stalled" && b.prefix == "" || b.prefix != "" && strings.HasPrefix(m.Topic, b.prefix) {
 		b.once.Do(func() { close(b.entered) })
 		<-b.release
 	}
@@ -93,4 +96,32 @@ func TestPublishWaitingForTheClusterHoldsNoCommit(t *testing.T) {
 	if err := db.Scan(bucketRx, func(_, _ []byte) error { rx++; return nil }); err != nil || rx != 0 {
 		t.Fatalf("rx records after PUBCOMP: %d, %v", rx, err)
 	}
+}
+
+// TestCloseDoesNotWaitForAStalledSysPublish: a cluster node stopping
+// without a majority has its $SYS publish waiting for the stream (until
+// the broker closes, after the adapter): Close does not wait for it.
+func TestCloseDoesNotWaitForAStalledSysPublish(t *testing.T) {
+	br := &stalledBroker{prefix: "$SYS/", entered: make(chan struct{}), release: make(chan struct{})}
+	r := router.New(router.Options{Broker: br})
+	defer r.Close()
+	c := core.New(core.Config{Router: r, CloseTimeout: time.Second})
+	a, err := Open(c, Options{SysInterval: time.Hour, DeliversLater: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-br.entered // the first $SYS publish waits
+	closed := make(chan struct{})
+	go func() {
+		a.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(30 * time.Second): // a hang guard, not a timing
+		close(br.release) // let everything end
+		t.Fatal("Close waits for a $SYS publish that waits for the cluster")
+	}
+	close(br.release) // the broker's close ends it on a node
+	<-a.done          // and the timed work stops: no more $SYS publishes
 }

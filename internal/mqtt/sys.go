@@ -31,6 +31,11 @@ func (a *Adapter) publishSys(now time.Time) {
 		{"$SYS/broker/retained messages/count", strconv.Itoa(retained)},
 	}
 	for _, s := range stats {
+		select {
+		case <-a.stop:
+			return
+		default:
+		}
 		m := &message.Message{Topic: s.topic, Data: []byte(s.value), ContentType: "text/plain; charset=utf-8", Retain: true}
 		setMeta(m, meta{qos: 0})
 		if err := a.route(context.Background(), m, true); err != nil {
