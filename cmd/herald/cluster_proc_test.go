@@ -119,8 +119,10 @@ func (p *heraldProc) stop(t *testing.T) {
 	case err := <-p.done:
 		p.done <- err
 	case <-time.After(10 * time.Second):
+		// SIGQUIT first: the Go runtime writes every goroutine's stack to
+		// the log printed below, which shows where the stop hung.
 		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
-		time.Sleep(time.Second)
+		time.Sleep(time.Second) // the dump's time to be written, on a failure path only
 		_ = p.cmd.Process.Kill()
 		t.Errorf("%s did not stop on SIGTERM; its log:\n%s", p.name, p.logs)
 		p.done <- <-p.done
