@@ -60,6 +60,7 @@ func startHerald(t *testing.T, bin, name string, args ...string) *heraldProc {
 	args = append([]string{"serve", "--listen", "127.0.0.1:0", "--stomp-listen", "127.0.0.1:0", "--mqtt-listen", "127.0.0.1:0",
 		"--demo=false", "--log-format", "json", "--log-level", "info", "--shutdown-timeout", "5s"}, args...)
 	p := &heraldProc{name: name, cmd: exec.Command(bin, args...), logs: &logBuffer{}, done: make(chan error, 1)}
+	p.cmd.Env = append(os.Environ(), "GOTRACEBACK=all") // every goroutine in a SIGQUIT dump (stop)
 	pr, pw := io.Pipe()
 	p.cmd.Stdout, p.cmd.Stderr = pw, pw
 	if err := p.cmd.Start(); err != nil {
