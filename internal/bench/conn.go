@@ -167,6 +167,9 @@ func (c *Conn) Err() error { return c.err }
 // Done is closed when the reader goroutine has stopped.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
+func (c *Conn) readerDone() <-chan struct{} { return c.done }
+func (c *Conn) conn() net.Conn              { return c.nc }
+
 // LocalAddr is the connection's source address.
 func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
 
@@ -180,18 +183,5 @@ func closeAll(conns []*Conn, deadline time.Time) {
 			c.writeClose(wsframe.CloseNormal)
 		}
 	}
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
-wait:
-	for _, c := range conns {
-		select {
-		case <-c.done:
-		case <-t.C:
-			break wait
-		}
-	}
-	for _, c := range conns {
-		c.nc.Close()
-		<-c.done
-	}
+	awaitClosed(conns, deadline)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync/atomic"
+	"time"
 )
 
 // readLoop is a client connection's reader: it reads into one buffer and
@@ -43,5 +44,36 @@ func (l *readLoop) run(nc net.Conn, buf []byte, stats *Stats, feed func([]byte) 
 			}
 			return
 		}
+	}
+}
+
+// closable is a client connection whose closing handshake awaitClosed
+// finishes: its socket, and a channel closed when its reader has ended.
+type closable interface {
+	conn() net.Conn
+	readerDone() <-chan struct{}
+}
+
+func (l *readLoop) readerDone() <-chan struct{} { return l.done }
+
+func (w *frameWriter) conn() net.Conn { return w.nc }
+
+// awaitClosed ends a closing handshake sent on every connection: it waits
+// until the server has closed each (its reader stops) or the deadline
+// passes, then drops whatever is left and waits for those readers too.
+func awaitClosed[C closable](conns []C, deadline time.Time) {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+wait:
+	for _, c := range conns {
+		select {
+		case <-c.readerDone():
+		case <-t.C:
+			break wait
+		}
+	}
+	for _, c := range conns {
+		c.conn().Close()
+		<-c.readerDone()
 	}
 }

@@ -177,18 +177,5 @@ func closeSTOMP(conns []*stompConn, deadline time.Time) {
 			}
 		}
 	}
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
-wait:
-	for _, c := range conns {
-		select {
-		case <-c.done:
-		case <-t.C:
-			break wait
-		}
-	}
-	for _, c := range conns {
-		c.nc.Close()
-		<-c.done
-	}
+	awaitClosed(conns, deadline)
 }
