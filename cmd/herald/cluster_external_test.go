@@ -85,17 +85,9 @@ func TestClusterExternalNATSJetStream(t *testing.T) {
 	}
 	waitMeshProcs(t, nodes)
 	// Publish on js0, learn the position of the second message there...
-	p := dialJSON(t, nodes[0].http)
-	var second map[string]any
-	for k := range 4 {
-		res, _ := p.call(t, "publish", map[string]any{"topic": "ext/js", "data": fmt.Sprintf("m%d", k)}).(map[string]any)
-		if k == 1 {
-			second = res
-		}
-	}
+	pos := publishMany(t, nodes[0].http, "ext/js", 4)
 	// ...and resume from it on js1: the two after it, no missed report.
-	c := dialJSON(t, nodes[1].http)
-	c.call(t, "subscribe", map[string]any{"topic": "ext/js", "since": map[string]any{"epoch": second["epoch"], "seq": second["seq"]}})
+	c := resumeFrom(t, nodes[1].http, "ext/js", pos[1])
 	for _, want := range []string{"m2", "m3"} {
 		if got := c.next(t)["data"]; got != want {
 			t.Fatalf("resumed on js1: got %v, want %s", got, want)

@@ -194,6 +194,27 @@ type jsonClient struct {
 	notes chan map[string]any
 }
 
+// publishMany publishes "m0", "m1", ... to topic on base and returns
+// each message's position as the server answered it.
+func publishMany(t *testing.T, base, topic string, count int) []map[string]any {
+	t.Helper()
+	p := dialJSON(t, base)
+	var pos []map[string]any
+	for k := range count {
+		res, _ := p.call(t, "publish", map[string]any{"topic": topic, "data": fmt.Sprintf("m%d", k)}).(map[string]any)
+		pos = append(pos, res)
+	}
+	return pos
+}
+
+// resumeFrom subscribes to topic on base from pos (a publish's answer).
+func resumeFrom(t *testing.T, base, topic string, pos map[string]any) *jsonClient {
+	t.Helper()
+	c := dialJSON(t, base)
+	c.call(t, "subscribe", map[string]any{"topic": topic, "since": map[string]any{"epoch": pos["epoch"], "seq": pos["seq"]}})
+	return c
+}
+
 func dialJSON(t *testing.T, base string) *jsonClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

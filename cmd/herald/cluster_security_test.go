@@ -45,16 +45,8 @@ authorization { user: herald, password: "s3cret-pw" }
 		}
 	}
 	waitMeshProcs(t, nodes)
-	p := dialJSON(t, nodes[0].http)
-	var first map[string]any
-	for k := range 3 {
-		res, _ := p.call(t, "publish", map[string]any{"topic": "tls/x", "data": fmt.Sprintf("m%d", k)}).(map[string]any)
-		if k == 0 {
-			first = res
-		}
-	}
-	c := dialJSON(t, nodes[1].http)
-	c.call(t, "subscribe", map[string]any{"topic": "tls/x", "since": map[string]any{"epoch": first["epoch"], "seq": first["seq"]}})
+	pos := publishMany(t, nodes[0].http, "tls/x", 3)
+	c := resumeFrom(t, nodes[1].http, "tls/x", pos[0])
 	for _, want := range []string{"m1", "m2"} {
 		if got := c.next(t)["data"]; got != want {
 			t.Fatalf("resumed on tls1: got %v, want %s", got, want)

@@ -55,21 +55,13 @@ func TestClusterFileStorageWholeRestart(t *testing.T) {
 	if got := retained(nodes[1]); got != "kept" { // in the bucket, on the other node
 		t.Fatalf("retained before the restart: %q", got)
 	}
-	p := dialJSON(t, nodes[1].http)
-	var second map[string]any
-	for k := range 4 {
-		res, _ := p.call(t, "publish", map[string]any{"topic": "dur/x", "data": fmt.Sprintf("m%d", k)}).(map[string]any)
-		if k == 1 {
-			second = res
-		}
-	}
+	second := publishMany(t, nodes[1].http, "dur/x", 4)[1]
 	for _, n := range nodes {
 		n.stop(t)
 	}
 	nodes = startBoth()
 
-	c := dialJSON(t, nodes[0].http)
-	c.call(t, "subscribe", map[string]any{"topic": "dur/x", "since": map[string]any{"epoch": second["epoch"], "seq": second["seq"]}})
+	c := resumeFrom(t, nodes[0].http, "dur/x", second)
 	c.call(t, "publish", map[string]any{"topic": "dur/x", "data": "m4"})
 	// Exactly m2, m3, m4 in the old epoch: no missed notice (a reset)
 	// before or between them.
