@@ -1,10 +1,8 @@
 package stomp_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +13,6 @@ import (
 	"github.com/heraldhq/herald/internal/message"
 	"github.com/heraldhq/herald/internal/queue"
 	"github.com/heraldhq/herald/internal/router"
-	"github.com/heraldhq/herald/internal/stomp"
 )
 
 // heldBroker is a cluster node's broker whose stream answers when the
@@ -67,45 +64,8 @@ func TestPipelinedSendsKeepReceiptOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := core.New(core.Config{Router: r})
-	a := stomp.New(stomp.Config{Queues: qs})
-	c.Register(a)
-	c.RegisterRaw("stomp", a)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.ServeConn(conn, a, "stomp")
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-served
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c.Shutdown(ctx)
-		r.Close()
-	})
-
-	conn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	rd := bufio.NewReader(conn)
-	next := func() (string, error) {
-		conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		f, err := rd.ReadString(0)
-		return strings.TrimLeft(f, "\n"), err
-	}
+	conn, nextIn := serveSTOMP(t, core.New(core.Config{Router: r}), qs, func() { r.Close() })
+	next := func() (string, error) { return nextIn(5 * time.Second) }
 	conn.Write([]byte("CONNECT\naccept-version:1.2\nhost:h\n\n\x00"))
 	if f, err := next(); err != nil || !strings.HasPrefix(f, "CONNECTED") {
 		t.Fatalf("CONNECT: %q %v", f, err)

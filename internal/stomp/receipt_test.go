@@ -1,9 +1,6 @@
 package stomp_test
 
 import (
-	"bufio"
-	"context"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -12,7 +9,6 @@ import (
 	"github.com/heraldhq/herald/internal/core"
 	"github.com/heraldhq/herald/internal/durable"
 	"github.com/heraldhq/herald/internal/queue"
-	"github.com/heraldhq/herald/internal/stomp"
 )
 
 // heldKV is a store whose barriers wait for the test.
@@ -52,42 +48,7 @@ func TestReceiptWaitsForStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := core.New(core.Config{})
-	a := stomp.New(stomp.Config{Queues: qs})
-	c.Register(a)
-	c.RegisterRaw("stomp", a)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.ServeConn(conn, a, "stomp")
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		c.Shutdown(ctx)
-		db.Close()
-	})
-
-	conn, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	br := bufio.NewReader(conn)
-	next := func(wait time.Duration) (string, error) {
-		conn.SetReadDeadline(time.Now().Add(wait))
-		f, err := br.ReadString(0)
-		return strings.TrimLeft(f, "\n"), err
-	}
+	conn, next := serveSTOMP(t, core.New(core.Config{}), qs, func() { db.Close() })
 	conn.Write([]byte("CONNECT\naccept-version:1.2\nhost:h\n\n\x00"))
 	if f, err := next(5 * time.Second); err != nil || !strings.HasPrefix(f, "CONNECTED") {
 		t.Fatalf("CONNECT: %q %v", f, err)
