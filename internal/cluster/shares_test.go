@@ -122,19 +122,20 @@ func TestSharesOnceInTheCluster(t *testing.T) {
 	defer ms[0].node.Broker().Shares(cfg).Join("$share/g/sensors/#", "sensors/#", a.deliver, always)()
 	defer ms[1].node.Broker().Shares(cfg).Join("$share/g/sensors/#", "sensors/#", b.deliver, always)()
 	defer ms[1].node.Broker().Shares(cfg).Join("$share/h/#", "#", all.deliver, always)()
-	// A warm-up message: every part has bound to the group's consumer
-	// once it arrives (DeliverPolicy new starts at the consumer's
-	// creation).
+	// Warm-up messages until each part of g, and h, has had one: every
+	// part has then bound to its group's consumer (DeliverPolicy new
+	// starts at the consumer's creation; a node binds once its stream is
+	// ready, a moment later on a loaded machine).
 	for i := 0; ; i++ {
 		publishAll(t, ms[2], fmt.Sprintf("warm%d-", i), []string{"sensors/warm"}, 1)
 		time.Sleep(100 * time.Millisecond) // a retry interval while the consumers are created
 		ga, _ := a.snapshot()
 		gb, _ := b.snapshot()
-		if (len(ga) > 0 || len(gb) > 0) && func() bool { g, _ := all.snapshot(); return len(g) > 0 }() {
+		if len(ga) > 0 && len(gb) > 0 && func() bool { g, _ := all.snapshot(); return len(g) > 0 }() {
 			break
 		}
-		if i > 150 {
-			t.Fatal("the share groups never got a message")
+		if i > 300 {
+			t.Fatalf("the share groups' parts never all got a message: node 0 %d, node 1 %d", len(ga), len(gb))
 		}
 	}
 	_, at := a.snapshot()
